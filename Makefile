@@ -1,0 +1,36 @@
+# smarketing: `make demo` builds everything on the demo world; `make test` runs the test suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DBT := $(VENV)/bin/dbt
+DBT_ARGS := --project-dir dbt_project --profiles-dir dbt_project
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export SMARKETING_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
+
+.PHONY: install manifest demo test dev lint clean
+
+install: $(VENV)/.installed
+
+# Exact versions: pyproject.toml pins the direct dependencies, constraints.txt the whole tree.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+# Dagster reads the dbt manifest; it never parses the project at import.
+manifest: install
+	$(DBT) parse $(DBT_ARGS) --quiet
+
+demo: manifest
+	$(PY) -m orchestration.demo
+
+test: manifest
+	$(PY) -m pytest
+
+dev: manifest
+	$(VENV)/bin/dagster dev -w workspace.yaml
+
+lint: install
+	$(VENV)/bin/ruff check ingestion orchestration tests
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

@@ -1,0 +1,95 @@
+{#- Small cross-database helpers: DuckDB (default) and PostgreSQL differ on these. -#}
+
+{#- Lower-case hex SHA-256 of a text expression. -#}
+{% macro sha256_hex(expr) -%}
+    {{ return(adapter.dispatch('sha256_hex', 'smarketing')(expr)) }}
+{%- endmacro %}
+
+{% macro default__sha256_hex(expr) -%}
+    sha256({{ expr }})
+{%- endmacro %}
+
+{% macro postgres__sha256_hex(expr) -%}
+    encode(sha256(convert_to({{ expr }}, 'UTF8')), 'hex')
+{%- endmacro %}
+
+
+{#- First capture group of a POSIX regular expression, null when there is no match. -#}
+{% macro regexp_capture(expr, pattern) -%}
+    {{ return(adapter.dispatch('regexp_capture', 'smarketing')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regexp_capture(expr, pattern) -%}
+    nullif(regexp_extract({{ expr }}, '{{ pattern }}', 1), '')
+{%- endmacro %}
+
+{% macro postgres__regexp_capture(expr, pattern) -%}
+    nullif(substring({{ expr }} from '{{ pattern }}'), '')
+{%- endmacro %}
+
+
+{#- True when the text expression matches the regular expression (anywhere; anchor it yourself). -#}
+{% macro regexp_matches(expr, pattern) -%}
+    {{ return(adapter.dispatch('regexp_matches', 'smarketing')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regexp_matches(expr, pattern) -%}
+    regexp_matches({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro postgres__regexp_matches(expr, pattern) -%}
+    ({{ expr }} ~ '{{ pattern }}')
+{%- endmacro %}
+
+
+{#- Decode a URL query-string value ('+' is a space, %XX escapes). -#}
+{% macro url_decode(expr) -%}
+    {{ return(adapter.dispatch('url_decode', 'smarketing')(expr)) }}
+{%- endmacro %}
+
+{% macro default__url_decode(expr) -%}
+    url_decode(replace({{ expr }}, '+', ' '))
+{%- endmacro %}
+
+{% macro postgres__url_decode(expr) -%}
+    {#- PostgreSQL has no url_decode: the escapes that occur in campaign names are enough here. -#}
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(
+        replace({{ expr }}, '+', ' '),
+        '%20', ' '), '%2F', '/'), '%2f', '/'), '%2C', ','), '%2c', ','),
+        '%3A', ':'), '%3a', ':'), '%26', '&'), '%25', '%')
+{%- endmacro %}
+
+
+{#- The value of one query-string parameter of a URL, URL-decoded, null when absent or empty. -#}
+{% macro url_parameter(url, parameter) -%}
+    {{ smarketing.url_decode(smarketing.regexp_capture(url, '[?&]' ~ parameter ~ '=([^&#]*)')) }}
+{%- endmacro %}
+
+
+{#- Host of a URL, lower-cased, without a leading 'www.'. -#}
+{% macro url_host(url) -%}
+    {{ smarketing.regexp_capture('lower(' ~ url ~ ')', '^[a-z][a-z0-9+.-]*://(?:www\.)?([^/:?#]+)') }}
+{%- endmacro %}
+
+
+{#- A naive UTC timestamp expressed as a naive timestamp in the reporting time zone. -#}
+{% macro to_reporting_tz(expr) -%}
+    (({{ expr }}) at time zone 'UTC') at time zone '{{ var("reporting_timezone") }}'
+{%- endmacro %}
+
+
+{#- Monday of the ISO week of a date or timestamp. -#}
+{% macro iso_week_start(expr) -%}
+    cast({{ dbt.date_trunc('week', expr) }} as date)
+{%- endmacro %}
+
+
+{#- md5 over the '|'-joined text of the given columns (nulls as empty), like dbt_utils.generate_surrogate_key. -#}
+{% macro surrogate_key(columns) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '')") -%}
+        {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
+    {%- endfor -%}
+    {{ dbt.hash(dbt.concat(parts)) }}
+{%- endmacro %}

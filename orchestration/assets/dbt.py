@@ -1,0 +1,99 @@
+"""dbt assets, built from the prepared manifest (``make manifest`` runs ``dbt parse``).
+
+The manifest is read at import, never produced by it: outside ``dagster dev`` a missing manifest is an
+error telling the user what to run. Under ``dagster dev``, ``prepare_if_dev`` re-parses so model edits
+show up on reload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_duckdb import DuckDBResource
+
+from orchestration.metadata import relations_metadata
+from orchestration.resources import WAREHOUSE_POOL
+from orchestration.settings import DBT_PROJECT_DIR
+
+DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+DBT_PROJECT.prepare_if_dev()
+if not DBT_PROJECT.manifest_path.exists():
+    raise FileNotFoundError(
+        f"dbt manifest not found at {DBT_PROJECT.manifest_path}: run `make manifest` "
+        "(dbt parse) before loading the Dagster definitions."
+    )
+
+# Tables get a row count; views only a preview (counting a view would recompute it).
+_COUNTED_MATERIALIZATIONS = {"table", "incremental", "seed", "snapshot"}
+
+
+class SmarketingTranslator(DagsterDbtTranslator):
+    """Sources map to the raw assets' keys; groups follow the dbt layer folders."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        resource_type = dbt_resource_props["resource_type"]
+        if resource_type == "seed":
+            return "reference"
+        if resource_type == "model":
+            return dbt_resource_props["fqn"][1]  # staging, intermediate or marts
+        return super().get_group_name(dbt_resource_props)
+
+
+TRANSLATOR = SmarketingTranslator()
+
+
+def _relations_by_key(manifest_path: Path) -> dict[dg.AssetKey, tuple[str, str]]:
+    """Asset key -> (schema.alias, materialization) for every model and seed in the manifest."""
+    manifest = json.loads(manifest_path.read_text())
+    relations = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] in ("model", "seed"):
+            relation = f'{node["schema"]}.{node.get("alias") or node["name"]}'
+            relations[TRANSLATOR.get_asset_key(node)] = (relation, node["config"]["materialized"])
+    return relations
+
+
+RELATIONS = _relations_by_key(DBT_PROJECT.manifest_path)
+
+
+def _with_table_metadata(events: list[Any], database: Path) -> Iterator[Any]:
+    """Attach row counts and previews once dbt has released the DuckDB file."""
+    keys_by_output = smarketing_dbt.keys_by_output_name
+    built = [keys_by_output[e.output_name] for e in events if isinstance(e, dg.Output)]
+    relations = [RELATIONS[k][0] for k in built if k in RELATIONS]
+    metadata = relations_metadata(database, relations) if relations else {}
+    for event in events:
+        key = keys_by_output[event.output_name] if isinstance(event, dg.Output) else None
+        if key in RELATIONS:
+            relation, materialized = RELATIONS[key]
+            extra = dict(metadata[relation])
+            if materialized not in _COUNTED_MATERIALIZATIONS:
+                extra.pop("dagster/row_count")
+            event = event.with_metadata({**event.metadata, **extra, "relation": relation})
+        yield event
+
+
+@dbt_assets(
+    manifest=DBT_PROJECT.manifest_path,
+    project=DBT_PROJECT,
+    dagster_dbt_translator=TRANSLATOR,
+    pool=WAREHOUSE_POOL,
+)
+def smarketing_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
+    # The profile reads the warehouse path from the environment dbt inherits; the resource decides it.
+    os.environ["SMARKETING_WAREHOUSE"] = duckdb.database
+    # Buffer dbt's events: the DuckDB file stays locked by dbt until the invocation ends.
+    events = list(dbt.cli(["build"], context=context).stream())
+    yield from _with_table_metadata(events, Path(duckdb.database))
+

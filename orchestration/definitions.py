@@ -1,0 +1,25 @@
+"""The Dagster code location: `dagster dev -w workspace.yaml` loads `defs` from here."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.assets.dbt import smarketing_dbt
+from orchestration.assets.ingestion import demo_world, raw_source_assets
+from orchestration.jobs import all_assets_job, daily_schedule
+from orchestration.resources import build_resources
+from orchestration.settings import Settings
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[demo_world, *raw_source_assets, smarketing_dbt],
+        jobs=[all_assets_job],
+        schedules=[daily_schedule(settings)],
+        resources=build_resources(settings),
+        # One process per run: DuckDB allows a single writer, so steps must not run in parallel processes.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -1,0 +1,25 @@
+"""Jobs and schedules."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.settings import Settings
+
+# The whole flow, demo world to marts: one run, in one process (DuckDB has a single writer).
+all_assets_job = dg.define_asset_job(
+    name="daily_refresh",
+    selection=dg.AssetSelection.all(),
+    description="Load every source into raw, then build and test every dbt model.",
+)
+
+
+def daily_schedule(settings: Settings) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="daily_refresh_schedule",
+        job=all_assets_job,
+        cron_schedule="0 6 * * *",
+        execution_timezone=settings.reporting_timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Every morning at 06:00 in the reporting time zone, after the sources' nightly exports.",
+    )

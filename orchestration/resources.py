@@ -1,0 +1,48 @@
+"""Resources, configured from environment variables through ``Settings``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from orchestration.settings import DBT_PROJECT_DIR, Settings
+
+# DuckDB allows one writer process: every asset that writes the warehouse runs in this pool
+# (limit 1 in .dagster_home/dagster.yaml), and jobs run in-process by default.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+class DemoWorldResource(dg.ConfigurableResource):
+    """Parameters of the seeded synthetic company and where its exports land."""
+
+    out_dir: str
+    scale: float
+    seed: int
+    end_date: str
+    days: int
+
+    @property
+    def end(self) -> dt.date:
+        return dt.date.fromisoformat(self.end_date)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.out_dir)
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "duckdb": DuckDBResource(database=str(settings.warehouse_path)),
+        "demo": DemoWorldResource(
+            out_dir=str(settings.demo_world_dir),
+            scale=settings.demo_scale,
+            seed=settings.demo_seed,
+            end_date=settings.demo_end_date.isoformat(),
+            days=settings.demo_days,
+        ),
+        "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR)),
+    }

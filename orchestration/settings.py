@@ -1,0 +1,42 @@
+"""Runtime settings, read once from environment variables (see .env.example)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+class Settings(BaseModel):
+    """Where the warehouse lives and which demo world to build. Every field has an env var."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    warehouse_path: Path = Field(description="DuckDB file the pipeline writes (SMARKETING_WAREHOUSE)")
+    demo_world_dir: Path = Field(description="where the demo generator drops its Parquet files")
+    demo_scale: float = Field(gt=0, le=100, description="demo world scale factor; 1 = 100k leads a year")
+    demo_seed: int = 42
+    demo_end_date: dt.date = dt.date(2026, 11, 22)
+    demo_days: int = Field(default=365, ge=28, le=3660)
+    reporting_timezone: str = "Europe/Madrid"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        warehouse = Path(env.get("SMARKETING_WAREHOUSE", PROJECT_ROOT / "data" / "warehouse.duckdb"))
+        return cls(
+            warehouse_path=warehouse.resolve(),
+            demo_world_dir=Path(
+                env.get("SMARKETING_DEMO_DIR", warehouse.resolve().parent / "demo_world")
+            ).resolve(),
+            demo_scale=float(env.get("SMARKETING_DEMO_SCALE", "0.05")),
+            demo_seed=int(env.get("SMARKETING_DEMO_SEED", "42")),
+            demo_end_date=dt.date.fromisoformat(env.get("SMARKETING_DEMO_END_DATE", "2026-11-22")),
+            demo_days=int(env.get("SMARKETING_DEMO_DAYS", "365")),
+        )
+
