@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -44,5 +45,10 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             end_date=settings.demo_end_date.isoformat(),
             days=settings.demo_days,
         ),
-        "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR)),
+        "dbt": DbtCliResource(
+            project_dir=str(DBT_PROJECT_DIR),
+            profiles_dir=str(DBT_PROJECT_DIR),
+            # The dbt installed beside this interpreter, whether or not the venv is on PATH.
+            dbt_executable=str(Path(sys.executable).with_name("dbt")),
+        ),
     }

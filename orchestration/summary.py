@@ -20,6 +20,7 @@ class FunnelSummary(BaseModel):
     opportunities: int
     customers: int
     revenue: float
+    walk_in_revenue: float
     lead_to_sale_rate: float | None
     currency: str
 
@@ -28,10 +29,10 @@ def latest_complete_week(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.d
     """The last ISO week that has ended both in the calendar and in the data."""
     row = con.execute(
         """
-        select max(week_start)
+        select max(week_start_date)
         from marts.kpi_weekly
-        where week_start + interval 7 day <= ?
-          and week_start + interval 6 day <= (select max(cast(lead_at as date)) from marts.fct_leads)
+        where week_start_date + interval 7 day <= ?
+          and week_start_date + interval 6 day <= (select max(cast(lead_at as date)) from marts.fct_leads)
         """,
         [today],
     ).fetchone()
@@ -43,12 +44,12 @@ def funnel_summary(warehouse: Path, today: dt.date, currency: str = "EUR") -> Fu
         week = latest_complete_week(con, today)
         if week is None:
             return None
-        leads, mqls, sqls, opps, customers, revenue = con.execute(
+        leads, mqls, sqls, opps, customers, revenue, walk_in = con.execute(
             """
             select sum(leads), sum(mqls), sum(sqls), sum(opportunities), sum(customers),
-                   coalesce(sum(revenue_reporting), 0)
+                   coalesce(sum(revenue_reporting), 0), coalesce(sum(walk_in_revenue_reporting), 0)
             from marts.kpi_weekly
-            where week_start = ?
+            where week_start_date = ?
             """,
             [week],
         ).fetchone()
@@ -60,6 +61,7 @@ def funnel_summary(warehouse: Path, today: dt.date, currency: str = "EUR") -> Fu
         opportunities=opps,
         customers=customers,
         revenue=float(revenue),
+        walk_in_revenue=float(walk_in),
         lead_to_sale_rate=customers / leads if leads else None,
         currency=currency,
     )
@@ -77,7 +79,8 @@ def format_summary(s: FunnelSummary) -> str:
             f"  SQLs           {s.sqls:>10,}",
             f"  opportunities  {s.opportunities:>10,}",
             f"  customers      {s.customers:>10,}",
-            f"  revenue        {s.revenue:>10,.0f} {s.currency}",
+            f"  revenue        {s.revenue:>10,.0f} {s.currency} from leads"
+            f" (+ {s.walk_in_revenue:,.0f} {s.currency} from store walk-ins with no lead)",
             f"  lead-to-sale   {rate:>10}  ({s.customers} customers / {s.leads} leads this week, period rate)",
         ]
     )

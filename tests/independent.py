@@ -52,7 +52,7 @@ def _category(source: str | None) -> str | None:
 def classify_session(landing_page_url: str, referrer_url: str | None) -> str:
     params = {k: unquote(v[0]).lower() for k, v in parse_qs(urlparse(landing_page_url).query).items()}
     medium, source = params.get("utm_medium"), params.get("utm_source")
-    ref_host = urlparse(referrer_url).hostname if referrer_url else None
+    ref_host = urlparse(referrer_url).hostname if isinstance(referrer_url, str) and referrer_url else None
     if ref_host and ref_host.endswith(OWN_HOST):
         ref_host = None
     paid = bool(medium and PAID_MEDIUM.match(medium))
@@ -69,13 +69,20 @@ def classify_session(landing_page_url: str, referrer_url: str | None) -> str:
         return "Organic Social"
     if medium == "referral" or ref_host:
         return "Referral"
-    if not any(k.startswith("utm_") for k in params) and not ({"fbclid", "li_fat_id"} & params.keys()):
+    if "fbclid" in params and not medium:
+        return "Organic Social"  # Meta tags every outbound link; without a paid medium it is organic
+    if not any(k.startswith("utm_") for k in params) and "li_fat_id" not in params:
         return "Direct"
     return "Unassigned"
 
 
 def _sha256(values: pd.Series) -> pd.Series:
     return values.map(lambda v: hashlib.sha256(v.encode()).hexdigest() if isinstance(v, str) else None)
+
+
+def _index(keys: pd.Series, values: pd.Series) -> dict[str, str]:
+    """keys -> values, leaving out missing keys (a missing hash must match nobody)."""
+    return {k: v for k, v in zip(keys, values) if isinstance(k, str)}
 
 
 def _norm_email(s: pd.Series) -> pd.Series:
@@ -101,7 +108,7 @@ def read_world(demo_dir: Path) -> dict[str, pd.DataFrame]:
 def lead_channels(world: dict[str, pd.DataFrame]) -> pd.Series:
     contacts = world["raw_crm.contacts"]
     forms = world["raw_web.form_submissions"].assign(email_norm=lambda d: _norm_email(d["email"]))
-    email_to_contact = dict(zip(_norm_email(contacts["email"]), contacts["contact_id"]))
+    email_to_contact = _index(_norm_email(contacts["email"]), contacts["contact_id"])
     forms["contact_id"] = forms["email_norm"].map(email_to_contact)
     visitor_contact = forms.dropna(subset=["contact_id"])[["anonymous_id", "contact_id"]].drop_duplicates()
     sessions = world["raw_web.sessions"].merge(visitor_contact, on="anonymous_id")
@@ -123,8 +130,8 @@ def sales(world: dict[str, pd.DataFrame]) -> pd.DataFrame:
         {"lead_id": won["contact_id"], "sold_at": won["closed_at"], "amount": won["amount"].astype(float),
          "currency_code": won["currency_code"], "sale_type": "crm_deal"}
     )
-    by_email = dict(zip(_sha256(_norm_email(contacts["email"])), contacts["contact_id"]))
-    by_phone = dict(zip(_sha256(_norm_phone(contacts["phone"])), contacts["contact_id"]))
+    by_email = _index(_sha256(_norm_email(contacts["email"])), contacts["contact_id"])
+    by_phone = _index(_sha256(_norm_phone(contacts["phone"])), contacts["contact_id"])
     members = world["raw_store.loyalty_members"]
     loyalty = {
         lid: by_email.get(e) or by_phone.get(p)

@@ -61,7 +61,7 @@ def test_every_asset_materialized_with_row_counts(pipeline):
     for event in result.get_asset_materialization_events():
         key = event.asset_key.to_user_string()
         metadata = event.materialization.metadata
-        if key.startswith("raw_") or key in {"fct_leads", "kpi_weekly", "fct_lead_to_sale"}:
+        if key.startswith("raw_") or key in {"marts/fct_leads", "marts/kpi_weekly", "marts/fct_lead_to_sale"}:
             assert metadata["dagster/row_count"].value > 0, key
             assert "preview" in metadata, key
 
@@ -69,7 +69,7 @@ def test_every_asset_materialized_with_row_counts(pipeline):
 def test_weekly_funnel_matches_independent_computation(marts, world):
     expected = independent.weekly_funnel(world)
     kpi = marts["kpi_weekly"].copy()
-    kpi["week_start"] = pd.to_datetime(kpi["week_start"])
+    kpi["week_start"] = pd.to_datetime(kpi["week_start_date"])
     actual = kpi.set_index(["week_start", "channel"])
     counts = ["leads", "mqls", "sqls", "opportunities", "customers"]
     joined = expected[counts].join(actual[counts], rsuffix="_mart", how="outer").fillna(0)

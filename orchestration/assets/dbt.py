@@ -5,8 +5,6 @@ error telling the user what to run. Under ``dagster dev``, ``prepare_if_dev`` re
 show up on reload.
 """
 
-from __future__ import annotations
-
 import json
 import os
 from collections.abc import Iterator, Mapping

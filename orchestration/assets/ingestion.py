@@ -4,8 +4,6 @@ Raw asset keys are ``[schema, table]`` (``raw_crm/contacts``); the dbt translato
 source to the same key, so lineage in the UI runs from the source to the marts.
 """
 
-from __future__ import annotations
-
 import json
 import time
 from pathlib import Path
@@ -70,7 +68,7 @@ def _raw_source_asset(schema: str) -> dg.AssetsDefinition:
         files = {table: demo.path / schema / f"{table}.parquet" for table in tables}
         result = load_parquet_tables(duckdb.database, schema, files, source="demo")
         metadata = relations_metadata(Path(duckdb.database), [f"{schema}.{t}" for t in tables])
-        for table_result in result.tables:
+        for table_result in result.tables.values():
             context.log.info(
                 "%s.%s: %s rows in, %s loaded%s",
                 schema,

@@ -67,10 +67,10 @@ unioned as (
 
 with_rate_month as (
 
-    -- The rate of the sale's month, the month taken in the reporting time zone.
+    -- The rate of the sale's month (of the UTC timestamp, as raw timestamps are UTC).
     select
         *,
-        cast({{ dbt.date_trunc('month', smarketing.to_reporting_tz('sold_at')) }} as date) as rate_month
+        cast({{ dbt.date_trunc('month', 'sold_at') }} as date) as rate_month
 
     from unioned
 

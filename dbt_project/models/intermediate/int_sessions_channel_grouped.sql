@@ -10,28 +10,29 @@ sessions as (
 
 source_categories as (
 
-    select * from {{ ref('ga4_source_categories') }}
+    select
+        lower(source) as source,
+        source_category
+
+    from {{ ref('ga4_source_categories') }}
 
 ),
 
 referrer_sources as (
 
-    -- GA4 names a referral source by the referrer's host ('l.facebook.com') or, for the big
-    -- engines and networks, by its name ('google' for www.google.es): try both.
+    -- A referrer on the site's own domain (the landing host or a subdomain of it, or the other way
+    -- round) is internal. GA4 names an external referral source by its host ('l.facebook.com') or,
+    -- for the big engines and networks, by its name ('google' for google.es): try both.
     select
         session_id,
-        referrer_host,
         case
             when referrer_host is null then null
             when referrer_host = landing_page_host then null
+            when referrer_host like ('%.' || landing_page_host) then null
+            when landing_page_host like ('%.' || referrer_host) then null
             else referrer_host
         end as external_referrer_host,
-        split_part(referrer_host, '.', 1) as referrer_first_label,
-        case
-            when referrer_host like '%.%.%'
-                then split_part(referrer_host, '.', 2)
-            else split_part(referrer_host, '.', 1)
-        end as referrer_domain_label
+        split_part(referrer_host, '.', 1) as referrer_first_label
 
     from sessions
 
@@ -45,8 +46,7 @@ categorised as (
         utm_source_category.source_category as utm_source_category,
         coalesce(
             referrer_host_category.source_category,
-            referrer_first_label_category.source_category,
-            referrer_domain_label_category.source_category
+            referrer_first_label_category.source_category
         ) as referrer_category,
         coalesce({{ smarketing.regexp_matches('sessions.utm_medium', paid_medium) }}, false) as is_paid_medium
 
@@ -65,9 +65,16 @@ categorised as (
         on referrer_sources.external_referrer_host is not null
         and referrer_sources.referrer_first_label = referrer_first_label_category.source
 
-    left join source_categories as referrer_domain_label_category
-        on referrer_sources.external_referrer_host is not null
-        and referrer_sources.referrer_domain_label = referrer_domain_label_category.source
+),
+
+source_categorised as (
+
+    -- The session's source is utm_source when it has a category, else the external referrer.
+    select
+        *,
+        coalesce(utm_source_category, referrer_category) as source_category
+
+    from categorised
 
 ),
 
@@ -78,21 +85,18 @@ channel_grouped as (
         *,
         case
             when gclid is not null
-                or (is_paid_medium and utm_source_category = 'SOURCE_CATEGORY_SEARCH')
+                or (is_paid_medium and source_category = 'SOURCE_CATEGORY_SEARCH')
                 then 'Paid Search'
-            when is_paid_medium and utm_source_category = 'SOURCE_CATEGORY_SOCIAL'
+            when is_paid_medium and source_category = 'SOURCE_CATEGORY_SOCIAL'
                 then 'Paid Social'
             when utm_medium in ('email', 'e-mail', 'e_mail', 'e mail')
                 or utm_source = 'newsletter'
                 then 'Email'
             when not is_paid_medium
-                and (referrer_category = 'SOURCE_CATEGORY_SEARCH'
-                    or utm_source_category = 'SOURCE_CATEGORY_SEARCH')
+                and source_category = 'SOURCE_CATEGORY_SEARCH'
                 then 'Organic Search'
             when not is_paid_medium
-                and (referrer_category = 'SOURCE_CATEGORY_SOCIAL'
-                    or utm_source_category = 'SOURCE_CATEGORY_SOCIAL'
-                    or fbclid is not null)
+                and (source_category = 'SOURCE_CATEGORY_SOCIAL' or fbclid is not null)
                 then 'Organic Social'
             when utm_medium = 'referral'
                 or external_referrer_host is not null
@@ -105,7 +109,7 @@ channel_grouped as (
             else 'Unassigned'
         end as channel
 
-    from categorised
+    from source_categorised
 
 ),
 
@@ -134,6 +138,7 @@ final as (
         li_fat_id,
         utm_source_category,
         referrer_category,
+        source_category,
         is_paid_medium,
         channel
 

@@ -1,0 +1,28 @@
+-- Marts carry no e-mail, phone or personal-name columns (dim_sales_rep.rep_name, a reduced
+-- business name, is the one documented exception).
+-- depends_on: {{ ref('fct_ad_spend_daily') }}
+-- depends_on: {{ ref('fct_web_sessions') }}
+-- depends_on: {{ ref('fct_leads') }}
+-- depends_on: {{ ref('fct_lead_stage_history') }}
+-- depends_on: {{ ref('fct_lead_to_sale') }}
+-- depends_on: {{ ref('kpi_weekly') }}
+-- depends_on: {{ ref('dim_date') }}
+-- depends_on: {{ ref('dim_campaign') }}
+-- depends_on: {{ ref('dim_channel') }}
+-- depends_on: {{ ref('dim_sales_rep') }}
+
+select
+    table_name,
+    column_name
+
+from information_schema.columns
+
+where table_schema = '{{ ref("fct_leads").schema }}'
+    and (
+        lower(column_name) like '%email%'
+        or lower(column_name) like '%phone%'
+        or lower(column_name) in ('first_name', 'last_name', 'full_name', 'contact_name', 'name')
+        or (lower(column_name) like '%name' and lower(column_name) not in (
+            'rep_name', 'campaign_name', 'ad_group_name', 'account_name'
+        ))
+    )
