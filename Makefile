@@ -2,7 +2,6 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DBT := $(VENV)/bin/dbt
-DBT_ARGS := --project-dir dbt_project --profiles-dir dbt_project
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export SMARKETING_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 
@@ -16,9 +15,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
-# Dagster reads the dbt manifest; it never parses the project at import.
+# Dagster reads the dbt manifest; it never parses the project at import. Parse from inside the
+# project, as Dagster runs dbt there (seed paths in the partial-parse state are relative to it).
 manifest: install
-	$(DBT) parse $(DBT_ARGS) --quiet
+	cd dbt_project && ../$(DBT) parse --profiles-dir . --quiet
 
 demo: manifest
 	$(PY) -m orchestration.demo

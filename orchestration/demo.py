@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -19,11 +20,18 @@ def main() -> int:
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
-    result = defs.resolve_job_def("daily_refresh").execute_in_process(instance=instance, raise_on_error=False)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the UI has the full logs
+    log_path = settings.warehouse_path.parent / "demo_run.log"
+    # dbt's own console output goes to a file; the summary is what the terminal is for.
+    with open(log_path, "w") as log, contextlib.redirect_stdout(log):
+        result = defs.resolve_job_def("daily_refresh").execute_in_process(
+            instance=instance, run_config=quiet, raise_on_error=False
+        )
     elapsed = time.perf_counter() - started
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
-        print(f"Run {result.run_id} failed in steps {failed}; see `make dev` (Runs tab) for the logs.")
+        print(f"Run {result.run_id} failed in steps {failed}; dbt's output is in {log_path},")
+        print("and the full run log in the Dagster UI (`make dev`, Runs tab).")
         return 1
     print(f"Materialized every asset in {elapsed:.1f} s into {settings.warehouse_path}")
     summary = funnel_summary(settings.warehouse_path, today_in(settings))

@@ -1,3 +1,5 @@
+-- Shown in Dagster as a check on fct_lead_to_sale.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_lead_to_sale'}}}) }}
 -- Every won CRM deal and every in-store purchase (matched or walk-in) is exactly one row of
 -- fct_lead_to_sale, with the matched lead.
 

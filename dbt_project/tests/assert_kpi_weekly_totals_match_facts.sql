@@ -1,3 +1,5 @@
+-- Shown in Dagster as a check on kpi_weekly.
+{{ config(meta={'dagster': {'ref': {'name': 'kpi_weekly'}}}) }}
 -- kpi_weekly adds up to the facts: every lead, MQL, SQL, opportunity and customer of fct_leads is
 -- counted once, all revenue of fct_lead_to_sale (leads' sales in revenue_reporting, walk-ins in
 -- walk_in_revenue_reporting) and all spend of fct_ad_spend_daily is there.

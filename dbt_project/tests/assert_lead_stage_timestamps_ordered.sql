@@ -1,3 +1,5 @@
+-- Shown in Dagster as a check on fct_lead_stage_history.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_lead_stage_history'}}}) }}
 -- A later funnel stage is never entered before an earlier one, in the stage history and in fct_leads.
 
 with

@@ -1,3 +1,5 @@
+-- Shown in Dagster as a check on fct_leads.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_leads'}}}) }}
 -- Marts carry no e-mail, phone or personal-name columns (dim_sales_rep.rep_name, a reduced
 -- business name, is the one documented exception).
 -- depends_on: {{ ref('fct_ad_spend_daily') }}
