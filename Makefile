@@ -5,7 +5,8 @@ DBT := $(VENV)/bin/dbt
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export SMARKETING_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 
-.PHONY: install manifest demo test dev lint clean
+.PHONY: install manifest demo test dev bench lint clean
+SCALE ?= 1
 
 install: $(VENV)/.installed
 
@@ -25,6 +26,10 @@ demo: manifest
 
 test: manifest
 	$(PY) -m pytest
+
+# Times each stage of a full build at scale SCALE (1 = ~1M sessions, 100k leads, 10k deals a year).
+bench: manifest
+	$(PY) -m bench.run --scale $(SCALE)
 
 dev: manifest
 	$(VENV)/bin/dagster dev -w workspace.yaml

@@ -27,8 +27,9 @@ if not DBT_PROJECT.manifest_path.exists():
         "(dbt parse) before loading the Dagster definitions."
     )
 
-# Tables get a row count; views only a preview (counting a view would recompute it).
-_COUNTED_MATERIALIZATIONS = {"table", "incremental", "seed", "snapshot"}
+# Only stored relations get a row count and preview: querying a view recomputes it (and a plain
+# `limit` over some views hangs DuckDB 2.0.0; see bench notes in README).
+_STORED_MATERIALIZATIONS = {"table", "incremental", "seed", "snapshot"}
 
 
 class SmarketingTranslator(DagsterDbtTranslator):
@@ -69,15 +70,13 @@ def _with_table_metadata(events: list[Any], database: Path) -> Iterator[Any]:
     """Attach row counts and previews once dbt has released the DuckDB file."""
     keys_by_output = smarketing_dbt.keys_by_output_name
     built = [keys_by_output[e.output_name] for e in events if isinstance(e, dg.Output)]
-    relations = [RELATIONS[k][0] for k in built if k in RELATIONS]
-    metadata = relations_metadata(database, relations) if relations else {}
+    stored = [RELATIONS[k][0] for k in built if k in RELATIONS and RELATIONS[k][1] in _STORED_MATERIALIZATIONS]
+    metadata = relations_metadata(database, stored) if stored else {}
     for event in events:
         key = keys_by_output[event.output_name] if isinstance(event, dg.Output) else None
         if key in RELATIONS:
-            relation, materialized = RELATIONS[key]
-            extra = dict(metadata[relation])
-            if materialized not in _COUNTED_MATERIALIZATIONS:
-                extra.pop("dagster/row_count")
+            relation, _ = RELATIONS[key]
+            extra = metadata.get(relation, {})
             event = event.with_metadata({**event.metadata, **extra, "relation": relation})
         yield event
 
