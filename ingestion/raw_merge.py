@@ -82,3 +82,26 @@ def merge_rows(
     finally:
         con.unregister("_incoming")
     return int(written)
+
+
+def prepare_source_tables(db_path: str, schema: str) -> dict[str, int]:
+    """Before a file or live load: every table of the source exists (dbt reads them all), and rows the
+    demo world left there are removed (a source switched from demo to real data must not mix both).
+    Returns the demo rows removed per table."""
+    removed: dict[str, int] = {}
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("begin transaction")
+        ensure_audit_tables(con)
+        for table in RAW_TABLES[schema]:
+            ensure_raw_table(con, schema, table)
+            target = f"{ident(schema)}.{ident(table)}"
+            count = con.execute(f"select count(*) from {target} where _source like 'demo:%'").fetchone()[0]
+            if count:
+                con.execute(f"delete from {target} where _source like 'demo:%'")
+                con.execute(f"comment on table {target} is null")
+            removed[table] = int(count)
+        con.execute("commit")
+    finally:
+        con.close()
+    return removed
