@@ -14,7 +14,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 TOKEN = "good-token"
@@ -83,7 +83,7 @@ class FakeAdApi:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> FakeAdApi:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

@@ -7,15 +7,15 @@ file, line, field and reason; a file rejected whole moves aside and leaves earli
 from __future__ import annotations
 
 import csv
-import re
 import datetime as dt
 import io
 import json
+import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import openpyxl
@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion.files.loader import FileLoad, load_file
+from ingestion.files.loader import load_file
 from ingestion.raw_schema import RAW_TABLES
 
 ROOT = Path(__file__).resolve().parent.parent

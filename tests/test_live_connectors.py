@@ -213,3 +213,24 @@ def test_sources_without_a_connector_say_what_to_do(tmp_path):
     with pytest.raises(LiveSourceError, match="SMARKETING_SOURCE_MODE_CRM=files"):
         run_connector("raw_crm", tmp_path / "w.duckdb", {})
     assert time
+
+
+def test_raw_asset_in_live_mode_pulls_the_api(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from orchestration.assets.ingestion import raw_source_assets
+    from orchestration.resources import build_resources
+    from orchestration.settings import Settings
+
+    with _server("google_ads") as api:
+        for key, value in _env("google_ads", api).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("SMARKETING_WAREHOUSE", str(tmp_path / "w.duckdb"))
+        monkeypatch.setenv("SMARKETING_SOURCE_MODE_GOOGLE_ADS", "live")
+        asset = next(a for a in raw_source_assets if a.node_def.name == "load_raw_google_ads")
+        with dg.instance_for_test() as instance:
+            result = dg.materialize([asset], resources=build_resources(Settings.from_env()), instance=instance)
+    meta = result.asset_materializations_for_node("load_raw_google_ads")[0].metadata
+    assert (meta["rows_in"].value, meta["rows_loaded"].value, meta["dagster/row_count"].value) == (27, 27, 27)
+    assert meta["reconciled"].value is True and meta["window"].value == f"{START}..{END}"
+    assert all(TOKEN not in str(v.value) for v in meta.values())

@@ -221,7 +221,7 @@ def _timestamp(text: str, formats: list[str], timezone: str) -> dt.datetime:
             continue
     if parsed is None:
         try:
-            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            parsed = dt.datetime.fromisoformat(text)
         except ValueError:
             expected = formats or ["ISO 8601"]
             raise FieldError(f"{text!r} does not match the timestamp formats {expected}") from None
