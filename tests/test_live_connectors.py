@@ -210,8 +210,8 @@ def test_no_secret_in_errors(tmp_path):
 
 
 def test_sources_without_a_connector_say_what_to_do(tmp_path):
-    with pytest.raises(LiveSourceError, match="SMARKETING_SOURCE_MODE_CRM=files"):
-        run_connector("raw_crm", tmp_path / "w.duckdb", {})
+    with pytest.raises(LiveSourceError, match="SMARKETING_SOURCE_MODE_STORE=files"):
+        run_connector("raw_store", tmp_path / "w.duckdb", {})
     assert time
 
 

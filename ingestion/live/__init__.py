@@ -8,12 +8,13 @@ are kept there), replaces the window's rows in the raw table and moves the curso
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 
-from ingestion.live import google_ads, linkedin_ads, meta_ads
+from ingestion.live import google_ads, hubspot, linkedin_ads, meta_ads
 from ingestion.live.common import (
     Connector,
     LiveLoad,
@@ -35,6 +36,14 @@ CONNECTORS: dict[str, Connector] = {
 
 def run_connector(schema: str, db_path: str | Path, env: Mapping[str, str] | None = None) -> dict[str, LiveLoad]:
     env = environ(env)
+    if schema == "raw_crm":
+        mode = env.get("SMARKETING_CRM_LIVE_SYSTEM", "hubspot")
+        if mode != "hubspot":
+            raise LiveSourceError(f"SMARKETING_CRM_LIVE_SYSTEM={mode!r}: only hubspot has a live connector yet; "
+                                  "use SMARKETING_SOURCE_MODE_CRM=files for Salesforce or Pipedrive exports")
+        override = env.get("SMARKETING_LIVE_NOW")
+        now = dt.datetime.fromisoformat(override) if override else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        return hubspot.run(db_path, env, now)
     connector = CONNECTORS.get(schema)
     if connector is None:
         raise LiveSourceError(

@@ -88,9 +88,17 @@ def pages(source: str, token_var: str, fetch: Callable[[], Iterable[Any]]) -> It
 
 @dataclass
 class Window:
-    start: dt.date
-    end: dt.date
+    start: Any  # dt.date for daily reports, dt.datetime for updated-at cursors
+    end: Any
     cursor_before: str | None
+
+
+def parse_utc(text: str) -> dt.datetime:
+    """An API timestamp (ISO 8601, 'Z' or offset, or epoch milliseconds) as naive UTC."""
+    if text.isdigit():
+        return dt.datetime.fromtimestamp(int(text) / 1000, dt.UTC).replace(tzinfo=None)
+    parsed = dt.datetime.fromisoformat(text)
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 def incremental_window(con: duckdb.DuckDBPyConnection, source: str, resource: str, today: dt.date,
@@ -173,8 +181,11 @@ def check_required(source: str, schema: str, table: str, rows: list[dict[str, An
 
 
 def store(db_path: str, source: str, schema: str, table: str, window: Window, pulled: Pulled,
-          window_column: str, account_column: str, accounts: list[str]) -> LiveLoad:  # fmt: skip
-    """Land the records (JSON), replace the window's rows of these accounts, move the cursor: one commit."""
+          window_column: str | None, account_column: str | None, accounts: list[str],
+          cursor_after: str | None = None) -> LiveLoad:  # fmt: skip
+    """Land the records (JSON), replace the window's rows of these accounts (date-windowed reports) or
+    upsert on the key (updated-at cursors), move the cursor: one commit."""
+    cursor_after = cursor_after or window.end.isoformat()
     contract = RAW_TABLES[schema][table]
     arrow = pa.table({c: pa.array([_coerce(r.get(c), t) for r in pulled.rows], type=_arrow_type(t))
                       for c, t in contract.items()})  # fmt: skip
@@ -201,17 +212,19 @@ def store(db_path: str, source: str, schema: str, table: str, window: Window, pu
 
             ensure_raw_table(con, schema, table)
             target = f"{ident(schema)}.{ident(table)}"
-            placeholders = ", ".join("?" for _ in accounts)
-            where = (f"cast({ident(window_column)} as date) between ? and ? "
-                     f"and {ident(account_column)} in ({placeholders})")  # fmt: skip
-            replaced = con.execute(f"select count(*) from {target} where {where}",
-                                   [window.start, window.end, *accounts]).fetchone()[0]  # fmt: skip
-            con.execute(f"delete from {target} where {where}", [window.start, window.end, *accounts])
+            replaced = 0
+            if window_column is not None:
+                placeholders = ", ".join("?" for _ in accounts)
+                where = (f"cast({ident(window_column)} as date) between ? and ? "
+                         f"and {ident(account_column)} in ({placeholders})")  # fmt: skip
+                replaced = con.execute(f"select count(*) from {target} where {where}",
+                                       [window.start, window.end, *accounts]).fetchone()[0]  # fmt: skip
+                con.execute(f"delete from {target} where {where}", [window.start, window.end, *accounts])
             written = merge_rows(con, schema, table, arrow, batch_id, loaded_at, label)
             if written != len(pulled.records):
                 raise LiveSourceError(f"{source}: fetched {len(pulled.records)} records but wrote {written} rows")
             con.execute(f"insert or replace into {CURSOR_TABLE} values (?, ?, ?, ?)",
-                        [source, table, window.end.isoformat(), loaded_at])  # fmt: skip
+                        [source, table, cursor_after, loaded_at])  # fmt: skip
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
@@ -219,8 +232,8 @@ def store(db_path: str, source: str, schema: str, table: str, window: Window, pu
     finally:
         con.close()
     return LiveLoad(
-        source=source, table=table, window_start=window.start.isoformat(), window_end=window.end.isoformat(),
-        cursor_before=window.cursor_before, cursor_after=window.end.isoformat(), pages=pulled.pages,
+        source=source, table=table, window_start=str(window.start), window_end=str(window.end),
+        cursor_before=window.cursor_before, cursor_after=cursor_after, pages=pulled.pages,
         records_fetched=len(pulled.records), rows_loaded=written, rows_in_window_replaced=int(replaced),
         new_fields=new_fields,
     )  # fmt: skip
@@ -234,6 +247,8 @@ def _coerce(value: Any, sql_type: str) -> Any:
             return int(float(value)) if isinstance(value, str) and "." in value else int(value)
         if sql_type == "DOUBLE":
             return float(value)
+        if sql_type == "TIMESTAMP":
+            return value if isinstance(value, dt.datetime) else parse_utc(str(value))
         if sql_type == "DATE":
             return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
         if sql_type.startswith("DECIMAL"):
