@@ -8,13 +8,15 @@ from orchestration.assets.dbt import smarketing_dbt
 from orchestration.assets.ingestion import demo_world, raw_source_assets
 from orchestration.jobs import all_assets_job, daily_schedule
 from orchestration.resources import build_resources
+from orchestration.sensors import landing_files_job, landing_files_sensor
 from orchestration.settings import Settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[demo_world, *raw_source_assets, smarketing_dbt],
-        jobs=[all_assets_job],
+        jobs=[all_assets_job, landing_files_job],
+        sensors=[landing_files_sensor],
         schedules=[daily_schedule(settings)],
         resources=build_resources(settings),
         # One process per run: DuckDB allows a single writer, so steps must not run in parallel processes.

@@ -17,6 +17,8 @@ from orchestration.metadata import relations_metadata
 from dagster_duckdb import DuckDBResource
 
 from orchestration.resources import WAREHOUSE_POOL, DemoWorldResource
+from ingestion.sources import SourceMode, SourceSettings
+from orchestration.assets.sources import load_from_api, load_from_files
 
 DEMO_WORLD = dg.AssetKey("demo_world")
 
@@ -65,6 +67,13 @@ def _raw_source_asset(schema: str) -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
     )
     def load_source(context: dg.AssetExecutionContext, demo: DemoWorldResource, duckdb: DuckDBResource):
+        mode = SourceSettings.from_env().mode(schema)
+        if mode == SourceMode.FILES:  # exports dropped in landing/<source>/ (orchestration/assets/sources.py)
+            yield from load_from_files(context, schema, Path(duckdb.database), SourceSettings.from_env())
+            return
+        if mode == SourceMode.LIVE:  # the source's API (ingestion/live/)
+            yield from load_from_api(context, schema, Path(duckdb.database))
+            return
         files = {table: demo.path / schema / f"{table}.parquet" for table in tables}
         result = load_parquet_tables(duckdb.database, schema, files, source="demo")
         metadata = relations_metadata(Path(duckdb.database), [f"{schema}.{t}" for t in tables])

@@ -1,0 +1,78 @@
+"""Sources, their modes (demo, files, live) and the natural keys raw loads merge on.
+
+A source is a raw schema without its ``raw_`` prefix: ``crm`` loads ``raw_crm``. Its mode comes from
+``SMARKETING_SOURCE_MODE_<SOURCE>`` (``demo`` by default, so ``make demo`` needs no credentials).
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from ingestion.raw_schema import RAW_TABLES
+
+SOURCES: tuple[str, ...] = tuple(schema.removeprefix("raw_") for schema in RAW_TABLES)
+
+# File drops and live pulls merge on these keys (a restated day or an updated contact replaces the row
+# it had); demo loads replace whole tables.
+PRIMARY_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "raw_google_ads": {"ad_stats": ("customer_id", "ad_group_id", "ad_group_ad_ad_id", "segments_date")},
+    "raw_meta_ads": {"ad_insights": ("ad_id", "date_start")},
+    "raw_linkedin_ads": {"ad_analytics": ("pivot_value", "date_range_start")},
+    "raw_web": {
+        "sessions": ("session_id",),
+        "page_views": ("page_view_id",),
+        "form_submissions": ("submission_id",),
+    },
+    "raw_crm": {
+        "contacts": ("contact_id",),
+        "companies": ("company_id",),
+        "owners": ("owner_id",),
+        "engagements": ("engagement_id",),
+        "deals": ("deal_id",),
+    },
+    "raw_store": {"purchases": ("transaction_id",), "loyalty_members": ("loyalty_id",)},
+}
+
+
+class SourceMode(StrEnum):
+    DEMO = "demo"
+    FILES = "files"
+    LIVE = "live"
+
+
+class SourceSettings(BaseModel):
+    """Per-source mode and where file drops land. Read from the environment at run time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    modes: dict[str, SourceMode]
+    landing_dir: Path
+    mappings_dir: Path
+
+    def mode(self, source: str) -> SourceMode:
+        return self.modes.get(source.removeprefix("raw_"), SourceMode.DEMO)
+
+    def landing(self, source: str) -> Path:
+        return self.landing_dir / source.removeprefix("raw_")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> SourceSettings:
+        env = os.environ if environ is None else environ
+        root = Path(__file__).resolve().parent.parent
+        modes: dict[str, SourceMode] = {}
+        for source in SOURCES:
+            var = f"SMARKETING_SOURCE_MODE_{source.upper()}"
+            value = env.get(var, "demo").strip().lower()
+            try:
+                modes[source] = SourceMode(value)
+            except ValueError:
+                raise ValueError(f"{var}={value!r}: expected one of demo, files, live") from None
+        return cls(
+            modes=modes,
+            landing_dir=Path(env.get("SMARKETING_LANDING_DIR", root / "landing")).resolve(),
+            mappings_dir=Path(env.get("SMARKETING_MAPPINGS_DIR", root / "mappings")).resolve(),
+        )
