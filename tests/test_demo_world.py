@@ -225,9 +225,9 @@ def test_paid_sessions_come_from_ads_with_enough_clicks_that_day(db) -> None:
                    session_started_at::date as stat_day
             from raw_web__sessions where landing_page_url like '%utm_medium=cpc%' or landing_page_url like '%paid_social%'
         ), per_ad as (
-            select lower(source) source, campaign_id, ad_id, stat_day, count(*) as sessions from paid group by all
+            select lower(source) as source, campaign_id, ad_id, stat_day, count(*) as sessions from paid group by all
         ), stats as (
-            select 'google' source, campaign_id, ad_group_ad_ad_id ad_id, segments_date stat_day, metrics_clicks clicks
+            select 'google' as source, campaign_id, ad_group_ad_ad_id ad_id, segments_date stat_day, metrics_clicks clicks
             from raw_google_ads__ad_stats
             union all
             select 'facebook', campaign_id, ad_id, date_start::date, clicks::bigint from raw_meta_ads__ad_insights
