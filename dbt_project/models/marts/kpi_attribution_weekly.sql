@@ -84,6 +84,18 @@ joined as (
 
 ),
 
+rounded as (
+
+    -- Money as published (cents), so the ratios below recompute from the mart's own columns.
+    select
+        joined.*,
+        cast(attributed_revenue_reporting as decimal(18, 2)) as revenue_rounded,
+        cast(spend_reporting as decimal(18, 2)) as spend_rounded
+
+    from joined
+
+),
+
 final as (
 
     select
@@ -97,20 +109,22 @@ final as (
         cast(platform as {{ dbt.type_string() }}) as platform,
         cast(campaign_id as {{ dbt.type_string() }}) as campaign_id,
         cast(attributed_conversions as double precision) as attributed_conversions,
-        cast(attributed_revenue_reporting as decimal(18, 2)) as attributed_revenue_reporting,
-        cast(spend_reporting as decimal(18, 2)) as spend_reporting,
+        revenue_rounded as attributed_revenue_reporting,
+        spend_rounded as spend_reporting,
         cast('{{ var("reporting_currency") }}' as {{ dbt.type_string() }}) as reporting_currency,
         -- Cost per attributed conversion at this stage (CAC for won deals and in-store purchases).
         cast(
-            case when attributed_conversions > 0 then spend_reporting / attributed_conversions end
+            case when attributed_conversions > 0 then cast(spend_rounded as double precision) / attributed_conversions end
             as double precision
         ) as cost_per_conversion_reporting,
         cast(
-            case when spend_reporting > 0 then attributed_revenue_reporting / spend_reporting end
+            case
+                when spend_rounded > 0 then cast(revenue_rounded as double precision) / cast(spend_rounded as double precision)
+            end
             as double precision
         ) as roas
 
-    from joined
+    from rounded
 
 )
 
