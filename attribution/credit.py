@@ -23,7 +23,9 @@ def channel_weights(paths: pd.DataFrame, markov_order: int = 1) -> pd.DataFrame:
     frames = []
     for stage, group in paths.groupby("conversion_stage", sort=True):
         split = [p.split(PATH_SEPARATOR) for p in group["path"]]
-        effects = removal_effects(split, group["conversions"].to_numpy(), group["non_conversions"].to_numpy(), markov_order)
+        effects = removal_effects(
+            split, group["conversions"].to_numpy(), group["non_conversions"].to_numpy(), markov_order
+        )
         frames.append(effects.assign(conversion_stage=stage))
     columns = ["conversion_stage", "channel", "removal_effect", "weight"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
@@ -54,4 +56,6 @@ def credit_touchpoints(touchpoints: pd.DataFrame, paths: pd.DataFrame, markov_or
         ],
         ignore_index=True,
     )
-    return out[["touchpoint_id", "conversion_id", "conversion_stage", "channel", "attribution_model", "credit"]]
+    return out[
+        ["touchpoint_id", "conversion_id", "conversion_stage", "channel", "attribution_model", "credit"]
+    ]

@@ -62,7 +62,9 @@ def _conversion_probability(counts: np.ndarray, removed: np.ndarray | None = Non
         counts[:, -1] += counts[:, :n_transient][:, removed].sum(axis=1)
         counts[:, :n_transient][:, removed] = 0.0
     totals = counts[:n_transient].sum(axis=1, keepdims=True)
-    probabilities = np.divide(counts[:n_transient], totals, out=np.zeros_like(counts[:n_transient]), where=totals > 0)
+    probabilities = np.divide(
+        counts[:n_transient], totals, out=np.zeros_like(counts[:n_transient]), where=totals > 0
+    )
     q = probabilities[:, :n_transient]
     r = probabilities[:, n_transient]
     # Unreached or removed states have all-zero rows: they are never entered, solving stays regular.

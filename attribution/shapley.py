@@ -27,8 +27,10 @@ def shapley_values(players: Sequence[str], worth: Callable[[np.ndarray], np.ndar
         raise ValueError(f"exact Shapley needs at most {MAX_PLAYERS} players, got {n}")
     masks = np.arange(1 << n, dtype=np.int64)
     v = np.asarray(worth(masks), float)
-    sizes = np.array([bin(m).count("1") for m in range(1 << n)])
-    weights = np.array([factorial(s) * factorial(n - s - 1) / factorial(n) if s < n else 0.0 for s in range(n + 1)])
+    sizes = np.array([m.bit_count() for m in range(1 << n)])
+    weights = np.array(
+        [factorial(s) * factorial(n - s - 1) / factorial(n) if s < n else 0.0 for s in range(n + 1)]
+    )
     values = np.empty(n)
     for i in range(n):
         bit = 1 << i
@@ -37,7 +39,9 @@ def shapley_values(players: Sequence[str], worth: Callable[[np.ndarray], np.ndar
     return pd.Series(values, index=list(players), name="shapley_value")
 
 
-def attribution_game_shapley(channel_sets: Sequence[frozenset[str]], conversions: Sequence[float]) -> pd.Series:
+def attribution_game_shapley(
+    channel_sets: Sequence[frozenset[str]], conversions: Sequence[float]
+) -> pd.Series:
     """Shapley value per channel of the Zhao et al. game v(S) = conversions of journeys with set within S."""
     players = sorted({c for s in channel_sets for c in s})
     bit = {c: 1 << i for i, c in enumerate(players)}

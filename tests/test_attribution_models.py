@@ -32,7 +32,10 @@ def test_markov_removal_effect_puzyrov_example() -> None:
     )
     # The second-order chain remembers pairs; on these paths it gives the same answer.
     second = removal_effects(
-        [["google ads"], ["mailing"], ["google ads", "mailing"], ["google ads"]], [2, 1, 1, 0], [0, 0, 0, 1], order=2
+        [["google ads"], ["mailing"], ["google ads", "mailing"], ["google ads"]],
+        [2, 1, 1, 0],
+        [0, 0, 0, 1],
+        order=2,
     )
     assert _by_channel(second, "weight") == pytest.approx({"google ads": 0.6, "mailing": 0.4})
 
@@ -87,8 +90,12 @@ def _random_journeys(seed: int, n: int = 400) -> tuple[pd.DataFrame, pd.DataFram
         paths.append((PATH_SEPARATOR.join(path), int(converted)))
         if converted:
             rows += [(f"c{j}", "lead", f"c{j}-{i}", ch) for i, ch in enumerate(path)]
-    touchpoints = pd.DataFrame(rows, columns=["conversion_id", "conversion_stage", "touchpoint_id", "channel"])
-    agg = pd.DataFrame(paths, columns=["path", "converted"]).groupby("path")["converted"].agg(["sum", "count"])
+    touchpoints = pd.DataFrame(
+        rows, columns=["conversion_id", "conversion_stage", "touchpoint_id", "channel"]
+    )
+    agg = (
+        pd.DataFrame(paths, columns=["path", "converted"]).groupby("path")["converted"].agg(["sum", "count"])
+    )
     path_table = pd.DataFrame({
         "conversion_stage": "lead", "path": agg.index,
         "conversions": agg["sum"].to_numpy(), "non_conversions": (agg["count"] - agg["sum"]).to_numpy(),
@@ -135,4 +142,6 @@ def test_markov_touchpoint_credits_follow_removal_effects() -> None:
     credits = credit_touchpoints(touchpoints, paths)
     markov = credits[credits["attribution_model"] == "markov"].set_index("touchpoint_id")["credit"]
     share_ps = w["Paid Search"] / (w["Paid Search"] + w["Email"])
-    assert markov.to_dict() == pytest.approx({"t1": share_ps, "t2": (1 - share_ps) / 2, "t3": (1 - share_ps) / 2})
+    assert markov.to_dict() == pytest.approx(
+        {"t1": share_ps, "t2": (1 - share_ps) / 2, "t3": (1 - share_ps) / 2}
+    )

@@ -19,7 +19,16 @@ SESSION_TIMEOUT = pd.Timedelta(minutes=30)
 # The data-driven models must recover each web channel's true share of web-lead conversions to within
 # this many points (measured at scale 0.02, seed 42: Markov 0.035, Shapley 0.042; last touch 0.074).
 TRUTH_TOLERANCE = 0.06
-MODELS = {"first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay", "markov", "shapley"}
+MODELS = {
+    "first_touch",
+    "last_touch",
+    "last_non_direct",
+    "linear",
+    "position_based",
+    "time_decay",
+    "markov",
+    "shapley",
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +45,10 @@ def pipeline(tmp_path_factory, monkeypatch_module):
 
     settings = Settings.from_env()
     started = time.monotonic()
-    result = build_definitions(settings).resolve_job_def("daily_refresh").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral()
+    result = (
+        build_definitions(settings)
+        .resolve_job_def("daily_refresh")
+        .execute_in_process(instance=dg.DagsterInstance.ephemeral())
     )
     assert result.success
     return {"settings": settings, "result": result, "seconds": time.monotonic() - started}
@@ -75,16 +86,24 @@ def _touch_sessions(world: dict[str, pd.DataFrame]) -> pd.DataFrame:
     for email, merged in zip(merges["email"].str.strip().str.lower(), merges["merged_contact_id"]):
         by_email.setdefault(email, survivor(merged))
     forms = world["raw_web.form_submissions"].sort_values(["submitted_at", "submission_id"])
-    forms = forms.assign(contact_id=forms["email"].str.strip().str.lower().map(by_email)).dropna(subset=["contact_id"])
+    forms = forms.assign(contact_id=forms["email"].str.strip().str.lower().map(by_email)).dropna(
+        subset=["contact_id"]
+    )
     visitor_contact = forms.drop_duplicates("anonymous_id").set_index("anonymous_id")["contact_id"]
 
-    sessions = world["raw_web.sessions"].sort_values(["anonymous_id", "session_started_at", "session_id"]).copy()
+    sessions = (
+        world["raw_web.sessions"].sort_values(["anonymous_id", "session_started_at", "session_id"]).copy()
+    )
     sessions["channel"] = [
-        independent.classify_session(u, r) for u, r in zip(sessions["landing_page_url"], sessions["referrer_url"])
+        independent.classify_session(u, r)
+        for u, r in zip(sessions["landing_page_url"], sessions["referrer_url"])
     ]
     touch_channel, previous = [], {}
     for visitor, start, end, channel in zip(
-        sessions["anonymous_id"], sessions["session_started_at"], sessions["session_ended_at"], sessions["channel"]
+        sessions["anonymous_id"],
+        sessions["session_started_at"],
+        sessions["session_ended_at"],
+        sessions["channel"],
     ):
         prev_end, known = previous.get(visitor, (None, None))
         if prev_end is None or start > prev_end + SESSION_TIMEOUT:
@@ -110,10 +129,14 @@ def test_lead_touchpoints_match_an_independent_computation(warehouse, world) -> 
     fallback = independent.lead_channels(world)
     expected = expected.reindex(lead_at.index).fillna(fallback)
 
-    actual = warehouse.execute("""
+    actual = (
+        warehouse.execute("""
         select lead_id, string_agg(channel, ' > ' order by touch_number) as path
         from marts.fct_touchpoints where conversion_stage = 'lead' group by lead_id
-    """).df().set_index("lead_id")["path"]
+    """)
+        .df()
+        .set_index("lead_id")["path"]
+    )
     assert len(actual) == len(lead_at)
     mismatches = (actual.reindex(expected.index) != expected).sum()
     assert mismatches == 0, f"{mismatches} of {len(expected)} lead journeys differ"
@@ -148,12 +171,16 @@ def test_every_conversion_gets_exactly_one_credit_in_every_model(warehouse, worl
 
 def test_data_driven_models_recover_the_true_channel_effects(warehouse, truth) -> None:
     true_share = pd.Series(truth["attribution"]["realised_lead_channel_share"])
-    credits = warehouse.execute("""
+    credits = (
+        warehouse.execute("""
         select attribution_model, channel, sum(credit) as credit
         from marts.fct_attribution_credits
         where conversion_stage = 'lead' and attribution_model in ('markov', 'shapley', 'last_touch')
         group by 1, 2
-    """).df().pivot(index="channel", columns="attribution_model", values="credit")
+    """)
+        .df()
+        .pivot(index="channel", columns="attribution_model", values="credit")
+    )
     web = credits.reindex(true_share.index).fillna(0.0)
     shares = web / web.sum()
     errors = shares.sub(true_share, axis=0).abs().max()
@@ -169,17 +196,23 @@ def test_weekly_attribution_mart_adds_up(warehouse) -> None:
                sum(attributed_revenue_reporting) as revenue, sum(spend_reporting) as spend
         from marts.kpi_attribution_weekly group by 1, 2
     """).df()
-    conversions = warehouse.execute("""
+    conversions = (
+        warehouse.execute("""
         select conversion_stage, count(distinct conversion_id) as n, sum(distinct_revenue) as revenue
         from (select conversion_id, conversion_stage, max(conversion_revenue_reporting) as distinct_revenue
               from marts.fct_touchpoints group by 1, 2) group by 1
-    """).df().set_index("conversion_stage")
+    """)
+        .df()
+        .set_index("conversion_stage")
+    )
     spend = warehouse.execute("select sum(spend_reporting) from marts.fct_ad_spend_daily").fetchone()[0]
     assert len(weekly) == len(MODELS) * 5
     for row in weekly.itertuples():
         assert row.conversions == pytest.approx(conversions.loc[row.conversion_stage, "n"], abs=1e-6)
         # Revenue is rounded to cents per row of the mart.
-        assert float(row.revenue) == pytest.approx(float(conversions.loc[row.conversion_stage, "revenue"]), abs=1.0)
+        assert float(row.revenue) == pytest.approx(
+            float(conversions.loc[row.conversion_stage, "revenue"]), abs=1.0
+        )
         assert float(row.spend) == pytest.approx(float(spend), abs=1.0)
     # ROAS and cost per conversion recompute from the published (rounded) columns.
     roas = warehouse.execute("""
