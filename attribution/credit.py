@@ -21,6 +21,7 @@ SHAPLEY = "shapley"
 def channel_weights(paths: pd.DataFrame, markov_order: int = 1) -> pd.DataFrame:
     """Markov removal effects and weights per (conversion_stage, channel)."""
     frames = []
+    paths = paths.sort_values(["conversion_stage", "path"], kind="stable")
     for stage, group in paths.groupby("conversion_stage", sort=True):
         split = [p.split(PATH_SEPARATOR) for p in group["path"]]
         effects = removal_effects(
@@ -33,7 +34,9 @@ def channel_weights(paths: pd.DataFrame, markov_order: int = 1) -> pd.DataFrame:
 
 def credit_touchpoints(touchpoints: pd.DataFrame, paths: pd.DataFrame, markov_order: int = 1) -> pd.DataFrame:
     """Credit per touchpoint under the Markov and Shapley models (long: touchpoint x model)."""
-    tp = touchpoints[["conversion_id", "conversion_stage", "touchpoint_id", "channel"]].copy()
+    # A fixed row order makes the floating-point sums, hence the credits, identical on every rerun.
+    tp = touchpoints[["conversion_id", "conversion_stage", "touchpoint_id", "channel"]]
+    tp = tp.sort_values("touchpoint_id", kind="stable").reset_index(drop=True)
     per_channel = tp.groupby(["conversion_id", "channel"])["touchpoint_id"].transform("size")
     distinct = tp.groupby("conversion_id")["channel"].transform("nunique")
     touches = tp.groupby("conversion_id")["touchpoint_id"].transform("size")

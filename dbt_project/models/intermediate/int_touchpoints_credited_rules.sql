@@ -20,7 +20,9 @@ prepared as (
             max(case when channel <> 'Direct' then touch_number end) over (partition by conversion_id),
             touch_count
         ) as last_non_direct_number,
-        power(0.5, days_before_conversion / {{ half_life_days }}) as decay_weight
+        -- Exact decimal weights: the sum per conversion does not depend on the order rows are added in,
+        -- so reruns give identical credits.
+        cast(power(0.5, days_before_conversion / {{ half_life_days }}) as decimal(38, 18)) as decay_weight
 
     from touchpoints
 
@@ -42,7 +44,8 @@ credited as (
             when touch_number = 1 or touch_number = touch_count then 0.4
             else 0.2 / (touch_count - 2)
         end as position_based,
-        decay_weight / sum(decay_weight) over (partition by conversion_id) as time_decay
+        cast(decay_weight as double precision)
+            / cast(sum(decay_weight) over (partition by conversion_id) as double precision) as time_decay
 
     from prepared
 

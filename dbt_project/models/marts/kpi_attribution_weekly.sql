@@ -29,8 +29,9 @@ attributed as (
         coalesce(campaign_key, '(none)') as campaign_key,
         max(platform) as platform,
         max(campaign_id) as campaign_id,
-        sum(credit) as attributed_conversions,
-        sum(attributed_revenue_reporting) as attributed_revenue_reporting
+        -- Summed as exact decimals, so reruns give identical totals whatever the row order.
+        sum(cast(credit as decimal(38, 15))) as attributed_conversions,
+        sum(cast(attributed_revenue_reporting as decimal(38, 9))) as attributed_revenue_reporting
 
     from credits
 
