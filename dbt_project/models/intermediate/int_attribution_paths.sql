@@ -34,6 +34,12 @@ converting as (
 
 ),
 
+converted_people as (
+
+    select distinct lead_id as contact_id, conversion_stage from touchpoints
+
+),
+
 people as (
 
     -- A person is the contact a visitor became, else the anonymous visitor.
@@ -62,13 +68,12 @@ non_converting as (
 
     cross join stages
 
+    left join converted_people
+        on people.contact_id = converted_people.contact_id
+        and stages.conversion_stage = converted_people.conversion_stage
+
     where people.session_started_at > {{ dbt.dateadd('day', -1 * lookback_days, 'people.last_touched_at') }}
-        and not exists (
-            select 1
-            from touchpoints
-            where touchpoints.lead_id = people.contact_id
-                and touchpoints.conversion_stage = stages.conversion_stage
-        )
+        and converted_people.contact_id is null
 
     group by stages.conversion_stage, people.person_id
 
