@@ -181,6 +181,14 @@ RAW_TABLES: dict[str, dict[str, dict[str, str]]] = {
             "closed_lost_reason": "VARCHAR",
             "updated_at": "TIMESTAMP",
         },
+        # Duplicate contacts sales merged away (HubSpot keeps the archived record's id and e-mail on the
+        # survivor). Follow merged_into_contact_id (possibly through several merges) to the survivor.
+        "contact_merges": {
+            "merged_contact_id": "VARCHAR",
+            "merged_into_contact_id": "VARCHAR",
+            "email": "VARCHAR",  # the archived duplicate's e-mail, as typed
+            "merged_at": "TIMESTAMP",
+        },
     },
     # Point-of-sale export: in-store purchases. Customers are identified the way stores know them:
     # SHA-256 of the normalised e-mail or phone (as collected at the till), or a loyalty card id.

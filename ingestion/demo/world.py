@@ -214,6 +214,10 @@ LOST_REASONS = ["Price", "Competitor", "No budget", "Timing", "No decision", "We
 OPEN_DEAL_STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
                     "decisionmakerboughtin", "contractsent"]  # fmt: skip
 STORE_WON_DEAL_STAGES = ["contractsent", "decisionmakerboughtin"]
+# Some returning leads type another (personal) e-mail on their second form: the CRM created a
+# duplicate contact that sales merged into the original within two days (raw_crm.contact_merges).
+MERGED_SHARE_OF_SECOND_FORMS = 0.4
+MERGED_CONTACT_ID_START = 50_000_001
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -251,6 +255,17 @@ class AdAccountTruth(BaseModel):
     time_zone: str
 
 
+class AttributionTruth(BaseModel):
+    """What caused each web lead: the channel of its first session. Later sessions, second forms and
+    sessions of visitors who never convert are causally inert, so a channel's true share of web-lead
+    conversions is its share of web leads' first-session channels."""
+
+    causal_rule: str
+    lead_channel_share: dict[str, float]  # design mix over web channels (Offline excluded)
+    realised_lead_channel_share: dict[str, float]  # the drawn people's mix over web channels
+    merged_contacts: int
+
+
 class Truth(BaseModel):
     params: WorldParams
     channels: dict[str, ChannelTruth]
@@ -264,6 +279,7 @@ class Truth(BaseModel):
     fx_per_eur: dict[str, float]
     notes: list[str]
     row_counts: dict[str, int]
+    attribution: AttributionTruth | None = None
 
 
 @dataclass
@@ -294,8 +310,10 @@ def generate_world(
     tables.update(_crm_tables(rngs.get("crm"), clock, people, owners, funnel))
     tables.update(store)
     tables[("raw_crm", "owners")] = owners.table
+    tables.update(_contact_merges(rngs.get("merges"), clock, tables))
     tables = {key: tables[key] for key in _contract_keys()}  # contract order
     truth = _truth(params, owners, ads, tables)
+    truth.attribution = _attribution_truth(people, tables)
     return World(tables=tables, truth=truth, params=params)
 
 
@@ -1553,6 +1571,62 @@ def _truth(params: WorldParams, owners: _Owners, ads: _Ads, tables: dict[tuple[s
             "Events after the end of end_date (UTC) have not happened: their timestamps are null.",
         ],
         row_counts={f"{s}.{t}": tab.num_rows for (s, t), tab in tables.items()},
+    )
+
+
+def _contact_merges(
+    rng: np.random.Generator, clock: _Clock, tables: dict[tuple[str, str], pa.Table]
+) -> dict[tuple[str, str], pa.Table]:
+    """Give a share of second form submissions a personal e-mail that created a duplicate contact,
+    merged into the original soon after; returns the rewritten form submissions and the merges."""
+    forms = tables[("raw_web", "form_submissions")]
+    contacts = tables[("raw_crm", "contacts")]
+    contact_of_email = dict(zip(contacts.column("email").to_pylist(), contacts.column("contact_id").to_pylist()))
+    emails = [e.strip().lower() for e in forms.column("email").to_pylist()]
+    submitted = forms.column("submitted_at").cast(pa.int64()).to_numpy()
+    order = np.lexsort((submitted, np.array(emails, dtype=object).astype(str)))
+    seen: set[str] = set()
+    second = np.zeros(len(emails), bool)
+    for i in order:  # by e-mail, then time: every submission after a person's first
+        second[i] = emails[i] in seen
+        seen.add(emails[i])
+    rows = np.nonzero(second & (rng.random(len(emails)) < MERGED_SHARE_OF_SECOND_FORMS))[0]
+    known = set(contact_of_email)
+    new_email = list(forms.column("email").to_pylist())
+    merged, survivor, merged_email, merged_at = [], [], [], []
+    for k, i in enumerate(rows):
+        local = emails[i].split("@")[0]
+        alt = f"{local}.home{k}@{PERSONAL_EMAIL_DOMAINS[k % len(PERSONAL_EMAIL_DOMAINS)]}"
+        at = int(submitted[i]) + int(rng.integers(US_PER_H, 48 * US_PER_H))
+        if alt in known or at >= clock.cutoff_us:
+            continue  # not merged by the cutoff: keep the form as it was
+        new_email[i] = alt
+        merged.append(str(MERGED_CONTACT_ID_START + k))
+        survivor.append(contact_of_email[emails[i]])
+        merged_email.append(alt)
+        merged_at.append(at)
+    forms = forms.set_column(forms.schema.get_field_index("email"), "email", pa.array(new_email, pa.string()))
+    merges = _table("raw_crm", "contact_merges", {
+        "merged_contact_id": pa.array(merged, pa.string()),
+        "merged_into_contact_id": pa.array(survivor, pa.string()),
+        "email": pa.array(merged_email, pa.string()),
+        "merged_at": _ts(np.array(merged_at, np.int64)),
+    })  # fmt: skip
+    return {("raw_web", "form_submissions"): forms, ("raw_crm", "contact_merges"): merges}
+
+
+def _attribution_truth(people: _People, tables: dict[tuple[str, str], pa.Table]) -> AttributionTruth:
+    web = people.channel[people.channel != OFFLINE]
+    design = LEAD_CHANNEL_MIX[:OFFLINE] / LEAD_CHANNEL_MIX[:OFFLINE].sum()
+    realised = np.bincount(web, minlength=OFFLINE) / max(1, web.size)
+    return AttributionTruth(
+        causal_rule=(
+            "A web lead is caused by the channel of its first session; later sessions, second forms and "
+            "sessions of visitors who never convert have no effect on lead conversion."
+        ),
+        lead_channel_share={CHANNELS[c]: round(float(design[c]), 10) for c in range(OFFLINE)},
+        realised_lead_channel_share={CHANNELS[c]: round(float(realised[c]), 10) for c in range(OFFLINE)},
+        merged_contacts=tables[("raw_crm", "contact_merges")].num_rows,
     )
 
 

@@ -12,6 +12,12 @@ contacts as (
 
 ),
 
+merged_contacts as (
+
+    select * from {{ ref('int_contact_merges_resolved') }}
+
+),
+
 contact_per_email as (
 
     -- Should the CRM hold duplicates of an e-mail, the oldest contact wins.
@@ -37,6 +43,31 @@ contact_per_email as (
 
 ),
 
+survivor_per_merged_email as (
+
+    -- E-mails of archived duplicates lead to the contact they were merged into (the survivor), unless
+    -- a live contact holds that e-mail.
+    select
+        email_normalised,
+        min(survivor_contact_id) as contact_id
+
+    from merged_contacts
+
+    where email_normalised is not null
+        and email_normalised not in (select email_normalised from contact_per_email)
+
+    group by email_normalised
+
+),
+
+contact_per_known_email as (
+
+    select email_normalised, contact_id, 'contact_email' as match_method from contact_per_email
+    union all
+    select email_normalised, contact_id, 'merged_contact_email' as match_method from survivor_per_merged_email
+
+),
+
 submissions_matched as (
 
     select
@@ -44,7 +75,8 @@ submissions_matched as (
         form_submissions.submission_id,
         form_submissions.session_id,
         form_submissions.submitted_at,
-        contact_per_email.contact_id,
+        contact_per_known_email.contact_id,
+        contact_per_known_email.match_method,
         row_number() over (
             partition by form_submissions.anonymous_id
             order by form_submissions.submitted_at, form_submissions.submission_id
@@ -52,8 +84,8 @@ submissions_matched as (
 
     from form_submissions
 
-    inner join contact_per_email
-        on form_submissions.email_normalised = contact_per_email.email_normalised
+    inner join contact_per_known_email
+        on form_submissions.email_normalised = contact_per_known_email.email_normalised
 
     where form_submissions.anonymous_id is not null
 
@@ -68,7 +100,8 @@ final as (
         contact_id,
         submission_id as first_submission_id,
         session_id as first_submission_session_id,
-        submitted_at as identified_at
+        submitted_at as identified_at,
+        match_method
 
     from submissions_matched
 
