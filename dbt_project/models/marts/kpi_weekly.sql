@@ -1,22 +1,51 @@
-{%- set stage_columns = [
-    ('leads', 'lead_at'),
-    ('mqls', 'mql_at'),
-    ('sqls', 'sql_at'),
-    ('opportunities', 'opportunity_at'),
-    ('customers', 'customer_at'),
+{#- The shared KPIs per ISO week x channel, the SQL twin of the semantic layer's metrics
+    (models/semantic/_metrics.yml): tests/test_semantic_layer.py proves every column equal to
+    `mf query --group-by metric_time__week,channel`. Ratios are null when the denominator is 0. -#}
+{%- set lead_stages = [
+    ('leads', 'lead_date', '1'),
+    ('mqls', 'mql_date', 'reached_mql'),
+    ('sqls', 'sql_date', 'reached_sql'),
+    ('opportunities', 'opportunity_date', 'reached_opportunity'),
+    ('customers', 'customer_date', 'reached_customer'),
 ] -%}
+{%- set ratios = [
+    ('lead_to_mql_rate_period', 'mqls', 'leads'),
+    ('mql_to_sql_rate_period', 'sqls', 'mqls'),
+    ('sql_to_opportunity_rate_period', 'opportunities', 'sqls'),
+    ('opportunity_to_customer_rate_period', 'customers', 'opportunities'),
+    ('lead_to_sale_rate_period', 'customers', 'leads'),
+    ('lead_to_mql_rate_cohort', 'cohort_mqls', 'leads'),
+    ('mql_to_sql_rate_cohort', 'cohort_sqls', 'cohort_mqls'),
+    ('sql_to_opportunity_rate_cohort', 'cohort_opportunities', 'cohort_sqls'),
+    ('opportunity_to_customer_rate_cohort', 'cohort_customers', 'cohort_opportunities'),
+    ('lead_to_sale_rate_cohort', 'cohort_customers', 'leads'),
+    ('cost_per_lead', 'spend_reporting', 'leads'),
+    ('cost_per_mql', 'spend_reporting', 'mqls'),
+    ('customer_acquisition_cost', 'spend_reporting', 'customers'),
+    ('roas', 'revenue_reporting', 'spend_reporting'),
+    ('average_deal_size', 'revenue_reporting', 'lead_sales'),
+    ('sales_cycle_days', 'sales_cycle_days_total', 'customers'),
+    ('follow_up_attempts_per_mql', 'follow_up_attempts', 'mqls'),
+    ('online_to_offline_share', 'online_to_offline_customers', 'customers'),
+] -%}
+{%- set counts = [
+    'leads', 'mqls', 'sqls', 'opportunities', 'customers',
+    'cohort_mqls', 'cohort_sqls', 'cohort_opportunities', 'cohort_customers',
+    'lead_sales', 'follow_up_attempts', 'online_to_offline_customers', 'sales_cycle_days_total',
+] -%}
+{%- set amounts = ['revenue_reporting', 'walk_in_revenue_reporting', 'spend_reporting'] -%}
 
 with
 
-leads as (
+lead_funnel as (
 
-    select * from {{ ref('fct_leads') }}
+    select * from {{ ref('fct_lead_funnel') }}
 
 ),
 
-sales as (
+sale_events as (
 
-    select * from {{ ref('fct_lead_to_sale') }}
+    select * from {{ ref('fct_sale_events') }}
 
 ),
 
@@ -26,60 +55,109 @@ ad_spend as (
 
 ),
 
-stage_events as (
+lead_stage_counts as (
 
-    -- Period counts: every event in the ISO week (reporting time zone) in which it happened.
-    {% for metric, column in stage_columns %}
+    -- Period counts: every stage entry in the ISO week (reporting time zone) in which it happened.
+    {% for metric, date_column, flag in lead_stages %}
     select
-        {{ smarketing.iso_week_start(smarketing.to_reporting_tz(column)) }} as week_start_date,
+        {{ smarketing.iso_week_start(date_column) }} as week_start_date,
         channel,
         '{{ metric }}' as metric,
-        cast(1 as {{ dbt.type_numeric() }}) as metric_value
-    from leads
-    where {{ column }} is not null
+        cast(sum({{ flag }}) as {{ dbt.type_numeric() }}) as metric_value
+    from lead_funnel
+    where {{ date_column }} is not null
+    group by 1, 2
+    union all
+    {% endfor %}
+
+    -- Cohort counts: the leads created in the week, followed to wherever they are now.
+    {% for stage in ['mql', 'sql', 'opportunity', 'customer'] %}
+    select
+        {{ smarketing.iso_week_start('lead_date') }} as week_start_date,
+        channel,
+        'cohort_{{ stage }}{{ "ies" if stage == "opportunity" else "s" }}' as metric,
+        cast(sum(reached_{{ stage }}) as {{ dbt.type_numeric() }}) as metric_value
+    from lead_funnel
+    group by 1, 2
+    union all
+    {% endfor %}
+
+    select
+        {{ smarketing.iso_week_start('mql_date') }} as week_start_date,
+        channel,
+        'follow_up_attempts' as metric,
+        cast(sum(follow_up_attempts) as {{ dbt.type_numeric() }}) as metric_value
+    from lead_funnel
+    where mql_date is not null
+    group by 1, 2
+
+    union all
+
+    {% for metric, column in [('sales_cycle_days_total', 'sales_cycle_days'), ('online_to_offline_customers', 'online_to_offline_customer')] %}
+    select
+        {{ smarketing.iso_week_start('customer_date') }} as week_start_date,
+        channel,
+        '{{ metric }}' as metric,
+        cast(sum({{ column }}) as {{ dbt.type_numeric() }}) as metric_value
+    from lead_funnel
+    where customer_date is not null
+    group by 1, 2
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
 
-revenue_events as (
+sale_amounts as (
 
-    -- Revenue of a lead's sales goes to the lead's channel; sales without a lead (store walk-ins)
-    -- are kept apart, as walk-in revenue of the Offline channel.
+    -- Revenue of a lead's sales goes to the lead's channel; walk-ins to Offline, kept apart.
+    {% for metric, column in [('revenue_reporting', 'lead_revenue_reporting'), ('walk_in_revenue_reporting', 'walk_in_revenue_reporting'), ('lead_sales', 'is_lead_sale')] %}
     select
-        {{ smarketing.iso_week_start(smarketing.to_reporting_tz('sold_at')) }} as week_start_date,
-        coalesce(lead_channel, 'Offline') as channel,
-        case
-            when lead_id is null then 'walk_in_revenue_reporting'
-            else 'revenue_reporting'
-        end as metric,
-        cast(amount_reporting as {{ dbt.type_numeric() }}) as metric_value
-
-    from sales
+        {{ smarketing.iso_week_start('sold_date') }} as week_start_date,
+        channel,
+        '{{ metric }}' as metric,
+        cast(sum({{ column }}) as {{ dbt.type_numeric() }}) as metric_value
+    from sale_events
+    group by 1, 2
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
-spend_events as (
+spend_amounts as (
 
-    -- Ad-platform dates are already calendar days (the account's own); Google is Paid Search,
-    -- Meta and LinkedIn are Paid Social.
+    -- Ad-platform dates are already calendar days (the account's own).
     select
         {{ smarketing.iso_week_start('date_day') }} as week_start_date,
         channel,
         'spend_reporting' as metric,
-        cast(spend_reporting as {{ dbt.type_numeric() }}) as metric_value
-
+        cast(sum(spend_reporting) as {{ dbt.type_numeric() }}) as metric_value
     from ad_spend
+    group by 1, 2
+
+),
+
+speed_to_lead as (
+
+    -- Percentiles, never the mean: the MQLs of the week that sales contacted.
+    select
+        {{ smarketing.iso_week_start('mql_date') }} as week_start_date,
+        channel,
+        percentile_cont(0.5) within group (order by speed_to_lead_hours) as speed_to_lead_median_hours,
+        percentile_cont(0.95) within group (order by speed_to_lead_hours) as speed_to_lead_p95_hours
+    from lead_funnel
+    where mql_date is not null
+        and speed_to_lead_hours is not null
+    group by 1, 2
 
 ),
 
 events as (
 
-    select * from stage_events
+    select * from lead_stage_counts
     union all
-    select * from revenue_events
+    select * from sale_amounts
     union all
-    select * from spend_events
+    select * from spend_amounts
 
 ),
 
@@ -88,16 +166,28 @@ aggregated as (
     select
         week_start_date,
         channel,
-        {% for metric, column in stage_columns %}
-        sum(case when metric = '{{ metric }}' then metric_value else 0 end) as {{ metric }},
+        {% for metric in counts + amounts %}
+        sum(case when metric = '{{ metric }}' then metric_value else 0 end) as {{ metric }}{{ "," if not loop.last }}
         {% endfor %}
-        sum(case when metric = 'revenue_reporting' then metric_value else 0 end) as revenue_reporting,
-        sum(case when metric = 'walk_in_revenue_reporting' then metric_value else 0 end) as walk_in_revenue_reporting,
-        sum(case when metric = 'spend_reporting' then metric_value else 0 end) as spend_reporting
 
     from events
 
     group by 1, 2
+
+),
+
+with_percentiles as (
+
+    select
+        aggregated.*,
+        speed_to_lead.speed_to_lead_median_hours,
+        speed_to_lead.speed_to_lead_p95_hours
+
+    from aggregated
+
+    left join speed_to_lead
+        on aggregated.week_start_date = speed_to_lead.week_start_date
+        and aggregated.channel = speed_to_lead.channel
 
 ),
 
@@ -106,23 +196,30 @@ final as (
     select
         {{ smarketing.surrogate_key(['week_start_date', 'channel']) }} as kpi_weekly_id,
         cast(week_start_date as date) as week_start_date,
+        cast(
+            cast(extract(isoyear from week_start_date) as {{ dbt.type_string() }})
+            || '-W'
+            || lpad(cast(extract(week from week_start_date) as {{ dbt.type_string() }}), 2, '0')
+            as {{ dbt.type_string() }}
+        ) as iso_week,
         cast(channel as {{ dbt.type_string() }}) as channel,
-        {% for metric, column in stage_columns %}
+        {% for metric in counts %}
         cast({{ metric }} as integer) as {{ metric }},
         {% endfor %}
         cast(revenue_reporting as decimal(18, 2)) as revenue_reporting,
         cast(walk_in_revenue_reporting as decimal(18, 2)) as walk_in_revenue_reporting,
         cast(spend_reporting as decimal(18, 2)) as spend_reporting,
         cast('{{ var("reporting_currency") }}' as {{ dbt.type_string() }}) as reporting_currency,
+        {% for name, numerator, denominator in ratios %}
         cast(
-            case
-                when leads = 0 then null
-                else cast(customers as double precision) / leads
-            end
+            cast({{ numerator }} as double precision) / nullif(cast({{ denominator }} as double precision), 0)
             as double precision
-        ) as lead_to_sale_rate_period
+        ) as {{ name }},
+        {% endfor %}
+        cast(speed_to_lead_median_hours as double precision) as speed_to_lead_median_hours,
+        cast(speed_to_lead_p95_hours as double precision) as speed_to_lead_p95_hours
 
-    from aggregated
+    from with_percentiles
 
 )
 
