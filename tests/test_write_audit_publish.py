@@ -7,10 +7,12 @@ and check that the serving file does not change by a single byte.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import shutil
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
@@ -140,6 +142,62 @@ def test_mql_set_follows_the_agreement(env, first_run):
     assert (joined["is_mql"] == mql).all()
     # A real share qualifies and a real share does not.
     assert 0.2 < mql.mean() < 0.8
+
+
+def test_weekly_commitments_count_the_mqls(env, first_run):
+    leads = first_run["leads"]
+    quota = load_agreement(env["agreement"]).marketing_commitments.weekly_mql_quota
+    with duckdb.connect(str(env["settings"].serving_file), read_only=True) as con:
+        weekly = con.execute(
+            "select week_start_date, channel, target, actual, is_met from marts.kpi_agreement_weekly "
+            "where commitment = 'weekly_mql_quota'"
+        ).df()
+    mqls = leads[leads["is_mql"]]
+    local = mqls["qualified_at"].dt.tz_localize("UTC").dt.tz_convert("Europe/Madrid").dt.tz_localize(None)
+    week = (local.dt.normalize() - pd.to_timedelta(local.dt.weekday, unit="D")).dt.date
+    expected = mqls.assign(week=week).groupby("week").size()
+    total = weekly[weekly["channel"] == "All channels"].set_index("week_start_date")
+    assert (total["target"] == quota.total).all()
+    assert total["actual"].sum() == len(mqls)
+    for w, n in expected.items():
+        assert total.loc[w, "actual"] == n
+    assert (total["is_met"] == (total["actual"] >= quota.total)).all()
+    assert set(weekly["channel"]) == {"All channels", *quota.by_channel}
+
+
+def _business_deadline(start_utc: dt.datetime, hours, agreement) -> dt.datetime:
+    """Walk the calendar: consume the agreed business hours day by day, in the business time zone."""
+    bh = agreement.sales_commitments.business_hours
+    zone = ZoneInfo(bh.timezone)
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    local = start_utc.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
+    remaining = dt.timedelta(hours=hours)
+    day = local.date()
+    while True:
+        if days[day.weekday()] in bh.days and day not in bh.holidays:
+            opens, closes = dt.datetime.combine(day, bh.start), dt.datetime.combine(day, bh.end)
+            begin = max(opens, local)
+            if begin < closes:
+                if begin + remaining <= closes:
+                    due = begin + remaining
+                    return due.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+                remaining -= closes - begin
+        day += dt.timedelta(days=1)
+
+
+def test_first_contact_deadlines_count_business_hours(env, first_run):
+    agreement = load_agreement(env["agreement"])
+    hours = agreement.sales_commitments.first_contact_within_business_hours
+    handed = first_run["leads"][first_run["leads"]["is_handed_to_sales"]]
+    assert len(handed) > 50
+    for lead in handed.itertuples():
+        expected = _business_deadline(lead.mql_at.to_pydatetime(), hours, agreement)
+        assert abs(lead.first_contact_due_at.to_pydatetime() - expected) <= dt.timedelta(seconds=1), lead.lead_id
+        status = "met" if pd.notna(lead.first_sales_contact_at) and lead.first_sales_contact_at <= lead.first_contact_due_at else None
+        if status:
+            assert lead.first_contact_sla == "met"
+        else:
+            assert lead.first_contact_sla in ("missed", "pending")
 
 
 def test_every_rejected_lead_is_in_lead_rejections_with_its_reason(env, first_run):
