@@ -160,7 +160,7 @@ def test_weekly_commitments_count_the_mqls(env, first_run):
     assert (total["target"] == quota.total).all()
     assert total["actual"].sum() == len(mqls)
     for w, n in expected.items():
-        assert total.loc[w, "actual"] == n
+        assert total.loc[pd.Timestamp(w), "actual"] == n
     assert (total["is_met"] == (total["actual"] >= quota.total)).all()
     assert set(weekly["channel"]) == {"All channels", *quota.by_channel}
 
