@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.dbt import smarketing_dbt
 from orchestration.agreement import load_agreement
+from orchestration.assets.dbt import smarketing_dbt
 from orchestration.assets.ingestion import demo_world, raw_source_assets
 from orchestration.assets.publish import publish
 from orchestration.assets.quality import quality_checks

@@ -25,8 +25,8 @@ from orchestration.agreement import JOB_ROLES, Agreement
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TQDM_DISABLE", "1")
-import great_expectations as gx  # noqa: E402
-import great_expectations.expectations as gxe  # noqa: E402
+import great_expectations as gx
+import great_expectations.expectations as gxe
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 

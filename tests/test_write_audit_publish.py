@@ -273,7 +273,7 @@ def test_changing_the_agreement_changes_the_mql_set_and_the_checks(env, first_ru
     strict["qualification"]["mql_fit_score"] = 100
     strict["ideal_customer_profile"]["industries"] = ["Technology"]
     env["agreement"].write_text(yaml.safe_dump(strict))
-    result, defs = _run(env, _without_demo_world(defs=first_run["defs"]))
+    result, _defs = _run(env, _without_demo_world(defs=first_run["defs"]))
     assert result.success
     after = _leads(env["settings"].serving_file)
     assert (after["agreement_version"] == "strict").all()
@@ -306,7 +306,7 @@ def test_a_batch_breaking_a_blocking_rule_stops_the_publish(env, first_run):
     contacts = pq.read_table(path)
     pq.write_table(pa.concat_tables([contacts, contacts.slice(0, 1)]), path)
 
-    result, defs = _run(env, _without_demo_world(first_run["defs"]))
+    result, _defs = _run(env, _without_demo_world(first_run["defs"]))
     assert not result.success
     check = _checks(result)["raw_crm_contacts_hard_rules"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR

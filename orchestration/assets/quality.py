@@ -11,11 +11,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 
 from orchestration import quality
 from orchestration.metadata import _markdown_table
 from orchestration.resources import WAREHOUSE_POOL, AgreementResource, QualityResource
-from dagster_duckdb import DuckDBResource
 
 # suite name -> the asset it checks
 CHECKED_ASSETS: dict[str, dg.AssetKey] = {
