@@ -136,6 +136,9 @@ RAW_TABLES: dict[str, dict[str, dict[str, str]]] = {
             "became_customer_at": "TIMESTAMP",  # CRM only knows deals; store purchases are not here
             "lead_status": "VARCHAR",  # NEW, OPEN, IN_PROGRESS, CONNECTED, UNQUALIFIED, BAD_TIMING
             "updated_at": "TIMESTAMP",
+            # Sales' decision on an MQL it turned down (HubSpot custom properties): when and why.
+            "disqualified_at": "TIMESTAMP",
+            "disqualification_reason": "VARCHAR",
         },
         "companies": {
             "company_id": "VARCHAR",

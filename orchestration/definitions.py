@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.agreement import load_agreement
 from orchestration.assets.dbt import smarketing_dbt
 from orchestration.assets.ingestion import demo_world, raw_source_assets
+from orchestration.assets.publish import publish
+from orchestration.assets.quality import quality_checks
 from orchestration.jobs import all_assets_job, daily_schedule
 from orchestration.resources import build_resources
 from orchestration.sensors import landing_files_job, landing_files_sensor
@@ -13,8 +16,11 @@ from orchestration.settings import Settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    # An invalid agreement stops here, before any run, with a message naming the bad fields.
+    load_agreement(settings.agreement_path)
     return dg.Definitions(
-        assets=[demo_world, *raw_source_assets, smarketing_dbt],
+        assets=[demo_world, *raw_source_assets, smarketing_dbt, publish],
+        asset_checks=quality_checks,
         jobs=[all_assets_job, landing_files_job],
         sensors=[landing_files_sensor],
         schedules=[daily_schedule(settings)],

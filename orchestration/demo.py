@@ -34,6 +34,7 @@ def main() -> int:
         print("and the full run log in the Dagster UI (`make dev`, Runs tab).")
         return 1
     print(f"Materialized every asset in {elapsed:.1f} s into {settings.warehouse_path}")
+    print(f"Audited and published for BI to {settings.serving_file}")
     summary = funnel_summary(settings.warehouse_path, today_in(settings))
     print(format_summary(summary) if summary else "No complete week in the data yet.")
     return 0

@@ -10,6 +10,8 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
+from orchestration.agreement import Agreement, load_agreement
+from orchestration.publish import SERVING_STORAGE_VERSION
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 # DuckDB allows one writer process: every asset that writes the warehouse runs in this pool
@@ -35,8 +37,33 @@ class DemoWorldResource(dg.ConfigurableResource):
         return Path(self.out_dir)
 
 
+class AgreementResource(dg.ConfigurableResource):
+    """The marketing-sales agreement file; read and validated again at each use."""
+
+    path: str
+
+    def load(self) -> Agreement:
+        return load_agreement(self.path)
+
+
+class QualityResource(dg.ConfigurableResource):
+    """Where each run's Great Expectations Data Docs (HTML) are written: <docs_dir>/<run id>/<suite>/."""
+
+    docs_dir: str
+
+
+class ServingResource(dg.ConfigurableResource):
+    """The published marts BI reads: a DuckDB file only the publish step writes, swapped in atomically."""
+
+    path: str
+    storage_version: str = SERVING_STORAGE_VERSION
+
+
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
+        "agreement": AgreementResource(path=str(settings.agreement_path)),
+        "quality_docs": QualityResource(docs_dir=str(settings.quality_docs_dir)),
+        "serving": ServingResource(path=str(settings.serving_file)),
         "duckdb": DuckDBResource(database=str(settings.warehouse_path)),
         "demo": DemoWorldResource(
             out_dir=str(settings.demo_world_dir),

@@ -24,6 +24,19 @@ class Settings(BaseModel):
     demo_end_date: dt.date = dt.date(2026, 11, 22)
     demo_days: int = Field(default=365, ge=28, le=3660)
     reporting_timezone: str = "Europe/Madrid"
+    agreement_path: Path = PROJECT_ROOT / "agreement.yml"
+    serving_path: Path | None = Field(
+        default=None, description="the published marts BI reads (SMARKETING_SERVING); default data/serving/"
+    )
+    quality_dir: Path | None = Field(default=None, description="GX Data Docs per run (SMARKETING_QUALITY_DIR)")
+
+    @property
+    def serving_file(self) -> Path:
+        return self.serving_path or self.warehouse_path.parent / "serving" / "smarketing.duckdb"
+
+    @property
+    def quality_docs_dir(self) -> Path:
+        return self.quality_dir or self.warehouse_path.parent / "quality"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -38,5 +51,8 @@ class Settings(BaseModel):
             demo_seed=int(env.get("SMARKETING_DEMO_SEED", "42")),
             demo_end_date=dt.date.fromisoformat(env.get("SMARKETING_DEMO_END_DATE", "2026-11-22")),
             demo_days=int(env.get("SMARKETING_DEMO_DAYS", "365")),
+            agreement_path=Path(env.get("SMARKETING_AGREEMENT", PROJECT_ROOT / "agreement.yml")).resolve(),
+            serving_path=Path(env["SMARKETING_SERVING"]).resolve() if env.get("SMARKETING_SERVING") else None,
+            quality_dir=Path(env["SMARKETING_QUALITY_DIR"]).resolve() if env.get("SMARKETING_QUALITY_DIR") else None,
         )
 

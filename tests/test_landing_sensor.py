@@ -8,6 +8,7 @@ import pytest
 
 from ingestion.files.loader import checksum
 from ingestion.raw_loader import load_parquet_tables
+from ingestion.raw_schema import RAW_TABLES
 from orchestration.assets.ingestion import raw_source_assets
 from orchestration.resources import build_resources
 from orchestration.sensors import landing_files_sensor
@@ -49,7 +50,7 @@ def test_sensor_keys_runs_by_content(files_mode):
     assert len(requests) == 3 and len(set(keys)) == 2  # the copy has the same run key: Dagster runs it once
     assert set(keys) == {checksum(files_mode / "contactos-lunes.csv"), checksum(files_mode / "contactos-martes.csv")}
     assert {k.to_user_string() for k in requests[0].asset_selection} == {
-        "raw_crm/contacts", "raw_crm/companies", "raw_crm/owners", "raw_crm/engagements", "raw_crm/deals"}
+        f"raw_crm/{table}" for table in RAW_TABLES["raw_crm"]}
 
 
 def test_sensor_is_idle_for_demo_sources(files_mode, monkeypatch):

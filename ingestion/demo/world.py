@@ -210,6 +210,12 @@ PHONE_PLANS = [
 PHONE_SHARE = 0.85
 VIEW_SLICE_ROWS = 4_000_000
 
+# Sales' reasons for turning an MQL down; the last two are not on the default agreement's list (a
+# soft-rule breach the checks report), and a few disqualified contacts carry no reason at all.
+DISQUALIFICATION_REASONS = ["Not a decision maker", "No budget", "Bad timing", "Outside target market",
+                            "Student or job seeker", "Unreachable", "Duplicate", "Other", "Not interested"]  # fmt: skip
+DISQUALIFICATION_REASON_MIX = np.array([0.20, 0.18, 0.16, 0.14, 0.06, 0.14, 0.04, 0.05, 0.03])
+DISQUALIFICATION_REASON_MISSING_SHARE = 0.03
 LOST_REASONS = ["Price", "Competitor", "No budget", "Timing", "No decision", "Went dark"]
 OPEN_DEAL_STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
                     "decisionmakerboughtin", "contractsent"]  # fmt: skip
@@ -307,7 +313,7 @@ def generate_world(
     tables: dict[tuple[str, str], pa.Table] = {}
     tables.update(_ad_tables(rngs.get("ad_stats"), clock, ads, web))
     tables.update(web.tables)
-    tables.update(_crm_tables(rngs.get("crm"), clock, people, owners, funnel))
+    tables.update(_crm_tables(rngs.get("crm"), clock, people, owners, funnel, rngs.get("disqualification")))
     tables.update(store)
     tables[("raw_crm", "owners")] = owners.table
     tables.update(_contact_merges(rngs.get("merges"), clock, tables))
@@ -1196,7 +1202,8 @@ def _owner_by_region(rng: np.random.Generator, country: np.ndarray, owners: _Own
 
 
 def _crm_tables(
-    rng: np.random.Generator, clock: _Clock, people: _People, owners: _Owners, f: _Funnel
+    rng: np.random.Generator, clock: _Clock, people: _People, owners: _Owners, f: _Funnel,
+    dq_rng: np.random.Generator,
 ) -> dict[tuple[str, str], pa.Table]:
     n = people.n
     order = np.argsort(people.created_us, kind="stable")  # CRM ids grow with creation time
@@ -1228,6 +1235,13 @@ def _crm_tables(
     def ts(at: np.ndarray) -> pa.Array:
         return _ts(np.maximum(at, 0), null_mask=at < 0)
 
+    # Disqualified MQLs (UNQUALIFIED / BAD_TIMING): sales decided 1-12 days after the MQL (its own
+    # generator, so the other columns keep their values).
+    decided_us = f.mql_us + (dq_rng.uniform(1.0, 12.0, n) * US_PER_D).astype(np.int64)
+    decided_us = np.where(f.mql_decided, np.minimum(decided_us, clock.cutoff_us - US_PER_S), -1)
+    reason = dq_rng.choice(len(DISQUALIFICATION_REASONS), n, p=DISQUALIFICATION_REASON_MIX)
+    no_reason = ~f.mql_decided | (dq_rng.random(n) < DISQUALIFICATION_REASON_MISSING_SHARE)
+
     contacts = _table("raw_crm", "contacts", {
         "contact_id": contact_ids, "email": people.email, "phone": people.phone,
         "first_name": people.first_name, "last_name": people.last_name, "company_id": company_ids,
@@ -1238,7 +1252,9 @@ def _crm_tables(
         "created_at": _ts(people.created_us), "became_lead_at": _ts(people.created_us),
         "became_mql_at": ts(f.mql_us), "became_sql_at": ts(f.sql_us), "became_opportunity_at": ts(f.opp_us),
         "became_customer_at": ts(customer_us), "lead_status": _decode(status, statuses),
-        "updated_at": _ts(updated),
+        "updated_at": _ts(np.maximum(updated, decided_us)),
+        "disqualified_at": ts(decided_us),
+        "disqualification_reason": _decode(reason, DISQUALIFICATION_REASONS, null_mask=no_reason),
     }).take(pa.array(order))  # fmt: skip
 
     companies = _company_table(rng, clock, people, updated)

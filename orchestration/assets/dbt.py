@@ -16,7 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_duckdb import DuckDBResource
 
 from orchestration.metadata import relations_metadata
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL, AgreementResource
 from orchestration.settings import DBT_PROJECT_DIR
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -87,10 +87,14 @@ def _with_table_metadata(events: list[Any], database: Path) -> Iterator[Any]:
     dagster_dbt_translator=TRANSLATOR,
     pool=WAREHOUSE_POOL,
 )
-def smarketing_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
+def smarketing_dbt(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource, agreement: AgreementResource
+):
     # The profile reads the warehouse path from the environment dbt inherits; the resource decides it.
     os.environ["SMARKETING_WAREHOUSE"] = duckdb.database
+    # Every criterion dbt computes comes from the agreement file, passed as vars (never a stale copy).
+    dbt_vars = json.dumps(agreement.load().dbt_vars(), separators=(",", ":"))
     # Buffer dbt's events: the DuckDB file stays locked by dbt until the invocation ends.
-    events = list(dbt.cli(["build"], context=context).stream())
+    events = list(dbt.cli(["build", "--vars", dbt_vars], context=context).stream())
     yield from _with_table_metadata(events, Path(duckdb.database))
 

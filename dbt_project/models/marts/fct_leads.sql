@@ -36,6 +36,18 @@ sales as (
 
 ),
 
+qualification as (
+
+    select * from {{ ref('int_leads_qualified') }}
+
+),
+
+sla as (
+
+    select * from {{ ref('int_leads_sla_measured') }}
+
+),
+
 stage_timestamps as (
 
     select
@@ -136,7 +148,34 @@ joined as (
             when 5 then 'customer'
         end as current_stage,
         stage_timestamps.customer_at is not null as is_customer,
-        first_sales.customer_via
+        first_sales.customer_via,
+        qualification.meets_icp_industry,
+        qualification.meets_icp_company_size,
+        qualification.meets_icp_country,
+        qualification.meets_icp_job_role,
+        qualification.fit_score,
+        qualification.meets_fit_score,
+        qualification.max_engagement_events as engagement_events,
+        qualification.meets_engagement,
+        qualification.has_valid_contact,
+        qualification.has_company,
+        qualification.has_consent,
+        qualification.has_source,
+        qualification.meets_required_fields,
+        qualification.is_mql,
+        qualification.qualified_at,
+        sla.contact_id is not null as is_handed_to_sales,
+        sla.first_contact_due_at,
+        sla.first_contact_sla,
+        sla.follow_up_attempts,
+        sla.follow_up_due_at,
+        sla.follow_up_sla,
+        sla.sales_decision,
+        sla.sales_decided_at,
+        sla.decision_due_at,
+        sla.decision_sla,
+        sla.rejection_reason,
+        sla.is_agreed_rejection_reason
 
     from contacts
 
@@ -154,6 +193,12 @@ joined as (
 
     left join first_sales
         on contacts.contact_id = first_sales.contact_id
+
+    left join qualification
+        on contacts.contact_id = qualification.contact_id
+
+    left join sla
+        on contacts.contact_id = sla.contact_id
 
 ),
 
@@ -184,7 +229,35 @@ final as (
         cast(sales_activity_count as integer) as sales_activity_count,
         cast(current_stage as {{ dbt.type_string() }}) as current_stage,
         cast(is_customer as boolean) as is_customer,
-        cast(customer_via as {{ dbt.type_string() }}) as customer_via
+        cast(customer_via as {{ dbt.type_string() }}) as customer_via,
+        cast(meets_icp_industry as boolean) as meets_icp_industry,
+        cast(meets_icp_company_size as boolean) as meets_icp_company_size,
+        cast(meets_icp_country as boolean) as meets_icp_country,
+        cast(meets_icp_job_role as boolean) as meets_icp_job_role,
+        cast(fit_score as decimal(5, 2)) as fit_score,
+        cast(meets_fit_score as boolean) as meets_fit_score,
+        cast(engagement_events as integer) as engagement_events,
+        cast(meets_engagement as boolean) as meets_engagement,
+        cast(has_valid_contact as boolean) as has_valid_contact,
+        cast(has_company as boolean) as has_company,
+        cast(has_consent as boolean) as has_consent,
+        cast(has_source as boolean) as has_source,
+        cast(meets_required_fields as boolean) as meets_required_fields,
+        cast(is_mql as boolean) as is_mql,
+        cast(qualified_at as timestamp) as qualified_at,
+        cast(is_handed_to_sales as boolean) as is_handed_to_sales,
+        cast(first_contact_due_at as timestamp) as first_contact_due_at,
+        cast(first_contact_sla as {{ dbt.type_string() }}) as first_contact_sla,
+        cast(follow_up_attempts as integer) as follow_up_attempts,
+        cast(follow_up_due_at as timestamp) as follow_up_due_at,
+        cast(follow_up_sla as {{ dbt.type_string() }}) as follow_up_sla,
+        cast(sales_decision as {{ dbt.type_string() }}) as sales_decision,
+        cast(sales_decided_at as timestamp) as sales_decided_at,
+        cast(decision_due_at as timestamp) as decision_due_at,
+        cast(decision_sla as {{ dbt.type_string() }}) as decision_sla,
+        cast(rejection_reason as {{ dbt.type_string() }}) as rejection_reason,
+        cast(is_agreed_rejection_reason as boolean) as is_agreed_rejection_reason,
+        cast('{{ smarketing.agreement()["version"] }}' as {{ dbt.type_string() }}) as agreement_version
 
     from joined
 

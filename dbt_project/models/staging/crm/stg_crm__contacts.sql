@@ -29,7 +29,9 @@ renamed as (
         cast(became_opportunity_at as timestamp) as became_opportunity_at,
         cast(became_customer_at as timestamp) as became_customer_at,
         upper(lead_status) as lead_status,
-        cast(updated_at as timestamp) as updated_at
+        cast(updated_at as timestamp) as updated_at,
+        cast(disqualified_at as timestamp) as disqualified_at,
+        nullif(trim(disqualification_reason), '') as disqualification_reason
 
     from source
 

@@ -1,0 +1,101 @@
+"""Great Expectations suites as Dagster asset checks: hard rules block, soft rules warn.
+
+One blocking check per suite (``<suite>_hard_rules``): when it fails, nothing downstream of its asset
+runs in that run; in particular ``publish`` does not, so BI keeps the last good numbers. One warning
+check per suite (``<suite>_soft_rules``). Suites are generated from the agreement (orchestration/quality.py).
+"""
+
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from orchestration import quality
+from orchestration.metadata import _markdown_table
+from orchestration.resources import WAREHOUSE_POOL, AgreementResource, QualityResource
+
+# suite name -> the asset it checks
+CHECKED_ASSETS: dict[str, dg.AssetKey] = {
+    "raw_crm_contacts": dg.AssetKey(["raw_crm", "contacts"]),
+    "raw_web_sessions": dg.AssetKey(["raw_web", "sessions"]),
+    "marts_fct_ad_spend_daily": dg.AssetKey(["marts", "fct_ad_spend_daily"]),
+    "marts_fct_leads": dg.AssetKey(["marts", "fct_leads"]),
+}
+
+
+def outcome_metadata(outcome: quality.SuiteOutcome) -> dict[str, dg.MetadataValue]:
+    failed_rows = sum(f.unexpected_count or 0 for f in outcome.failed)
+    summary = [
+        (f.expectation, f.column, f.unexpected_count, f.unexpected_percent) for f in outcome.failed
+    ]
+    samples = [
+        (f.expectation, f.column, ", ".join(f"{k}={v}" for k, v in row.items()))
+        for f in outcome.failed
+        for row in f.sample
+    ]
+    metadata: dict[str, dg.MetadataValue] = {
+        "rows_checked": dg.MetadataValue.int(outcome.rows),
+        "expectations": dg.MetadataValue.int(outcome.evaluated),
+        "expectations_failed": dg.MetadataValue.int(len(outcome.failed)),
+        "failing_values": dg.MetadataValue.int(failed_rows),
+        "failures": dg.MetadataValue.md(
+            _markdown_table(["expectation", "column", "failing rows", "% of rows"], summary) if summary else "none"
+        ),
+        "failing_rows_sample": dg.MetadataValue.md(
+            _markdown_table(["expectation", "column", "row (e-mails and phones as shapes)"], samples)
+            if samples else "none"
+        ),
+    }
+    if outcome.data_docs is not None:
+        metadata["data_docs"] = dg.MetadataValue.path(str(outcome.data_docs))
+        metadata["data_docs_url"] = dg.MetadataValue.url(outcome.data_docs.resolve().as_uri())
+    return metadata
+
+
+def _check(suite_name: str, asset_key: dg.AssetKey, severity: str) -> dg.AssetChecksDefinition:
+    hard = severity == "hard"
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=f"{suite_name}_{severity}_rules",
+        blocking=hard,
+        pool=WAREHOUSE_POOL,
+        description=(
+            "Great Expectations, generated from agreement.yml: "
+            + ("hard rules; a failure stops everything downstream, including the publish." if hard
+               else "soft rules; a failure warns and the run goes on.")
+        ),
+    )
+    def _run(
+        context: dg.AssetCheckExecutionContext,
+        duckdb: DuckDBResource,
+        agreement: AgreementResource,
+        quality_docs: QualityResource,
+    ) -> dg.AssetCheckResult:
+        terms = agreement.load()
+        warehouse = Path(duckdb.database)
+        today = dt.datetime.now(ZoneInfo(terms.reporting.timezone)).date()
+        suites = quality.build_suites(terms, today, quality.known_currencies(warehouse, terms.reporting.currency))
+        suite = suites[suite_name]
+        df = quality.read_relation(warehouse, suite)
+        docs_dir = Path(quality_docs.docs_dir) / context.run.run_id / f"{suite_name}_{severity}"
+        outcome = quality.run_suite(df, suite, severity, docs_dir)
+        context.log.info(
+            "%s %s rules: %s (%d of %d expectations failed)", suite_name, severity,
+            "passed" if outcome.success else "FAILED", len(outcome.failed), outcome.evaluated,
+        )
+        return dg.AssetCheckResult(
+            passed=outcome.success,
+            severity=dg.AssetCheckSeverity.ERROR if hard else dg.AssetCheckSeverity.WARN,
+            metadata={**outcome_metadata(outcome), "agreement_version": str(terms.version)},
+        )
+
+    return _run
+
+
+quality_checks = [
+    _check(name, key, severity) for name, key in CHECKED_ASSETS.items() for severity in ("hard", "soft")
+]

@@ -1,0 +1,69 @@
+"""The publish module alone: a complete copy swapped in atomically, or nothing changes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import duckdb
+import pytest
+
+from orchestration.publish import PublishError, manifest_path, publish_marts, read_publication
+
+
+def _warehouse(path, rows: int) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute(f"create table marts.fct_leads as select range as lead_id from range({rows})")
+        con.execute("create table marts.kpi_weekly as select 1 as week")
+        con.execute("create view marts.v_leads as select * from marts.fct_leads")  # views are not copied
+        con.execute("create schema raw_crm")
+        con.execute("create table raw_crm.contacts as select 'a@b.com' as email")
+
+
+def test_publish_then_republish(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving" / "smarketing.duckdb"
+    _warehouse(warehouse, 3)
+    first = publish_marts(warehouse, serving, "build-1", agreement_version="v1")
+    assert first.tables == {"marts.fct_leads": 3, "marts.kpi_weekly": 1}
+    assert read_publication(serving) == first
+    assert json.loads(manifest_path(serving).read_text())["build_id"] == "build-1"
+    with duckdb.connect(str(serving), read_only=True) as con:
+        schemas = {r[0] for r in con.execute("select schema_name from duckdb_schemas() where database_name = 'smarketing'").fetchall()}
+        assert "raw_crm" not in schemas  # only the marts, never raw personal data
+        assert con.execute("select tags['storage_version'] from duckdb_databases() where database_name = 'smarketing'").fetchone()[0] == "v1.0.0+"
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.fct_leads values (99)")
+    second = publish_marts(warehouse, serving, "build-2")
+    assert second.tables["marts.fct_leads"] == 4
+    assert read_publication(serving).build_id == "build-2"
+    assert sorted(p.name for p in serving.parent.iterdir()) == ["smarketing.duckdb", "smarketing.manifest.json"]
+
+
+def test_a_failed_publish_leaves_the_published_file_untouched(tmp_path, monkeypatch):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving" / "smarketing.duckdb"
+    _warehouse(warehouse, 3)
+    publish_marts(warehouse, serving, "good")
+    before = hashlib.sha256(serving.read_bytes()).hexdigest()
+    with pytest.raises(PublishError, match="not a known DuckDB version"):
+        publish_marts(warehouse, serving, "bad", storage_version="v0.0.1")
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    with pytest.raises(PublishError, match="nothing to publish"):
+        publish_marts(empty, serving, "empty")
+    # A crash at the very last moment (the swap itself): the new copy is discarded.
+    import orchestration.publish as publish_module
+
+    def failing_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(publish_module.os, "replace", failing_replace)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.fct_leads values (99)")
+    with pytest.raises(OSError, match="disk full"):
+        publish_marts(warehouse, serving, "crashed")
+    monkeypatch.undo()
+    assert hashlib.sha256(serving.read_bytes()).hexdigest() == before
+    assert read_publication(serving).build_id == "good"
+    assert sorted(p.name for p in serving.parent.iterdir()) == ["smarketing.duckdb", "smarketing.manifest.json"]
