@@ -9,6 +9,7 @@ from orchestration.assets.dbt import smarketing_dbt
 from orchestration.assets.ingestion import demo_world, raw_source_assets
 from orchestration.assets.publish import publish
 from orchestration.assets.quality import quality_checks
+from orchestration.assets.weekly import weekly_assets, weekly_snapshot_job, weekly_snapshot_schedule
 from orchestration.jobs import all_assets_job, daily_schedule
 from orchestration.resources import build_resources
 from orchestration.sensors import landing_files_job, landing_files_sensor
@@ -19,11 +20,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     # An invalid agreement stops here, before any run, with a message naming the bad fields.
     load_agreement(settings.agreement_path)
     return dg.Definitions(
-        assets=[demo_world, *raw_source_assets, smarketing_dbt, publish],
+        assets=[demo_world, *raw_source_assets, smarketing_dbt, publish, *weekly_assets],
         asset_checks=quality_checks,
-        jobs=[all_assets_job, landing_files_job],
+        jobs=[all_assets_job, landing_files_job, weekly_snapshot_job],
         sensors=[landing_files_sensor],
-        schedules=[daily_schedule(settings)],
+        schedules=[daily_schedule(settings), weekly_snapshot_schedule],
         resources=build_resources(settings),
         # One process per run: DuckDB allows a single writer, so steps must not run in parallel processes.
         executor=dg.in_process_executor,

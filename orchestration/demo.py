@@ -37,6 +37,27 @@ def main() -> int:
     print(f"Audited and published for BI to {settings.serving_file}")
     summary = funnel_summary(settings.warehouse_path, today_in(settings))
     print(format_summary(summary) if summary else "No complete week in the data yet.")
+    if summary:
+        return weekly_snapshot(defs, instance, summary.week_start.isoformat(), quiet)
+    return 0
+
+
+def weekly_snapshot(defs: dg.Definitions, instance: dg.DagsterInstance, partition: str, run_config: dict) -> int:
+    """Freeze the latest complete week and write its report, as the Monday 07:00 schedule does."""
+    started = time.perf_counter()
+    result = defs.resolve_job_def("weekly_kpi_snapshot").execute_in_process(
+        instance=instance, partition_key=partition, run_config=run_config, raise_on_error=False
+    )
+    if not result.success:
+        print(f"Weekly snapshot run {result.run_id} failed; see the Dagster UI (`make dev`).")
+        return 1
+    report = next(
+        e.materialization.metadata["report"].value
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path[-1] == "weekly_kpi_report"
+    )
+    print(f"Snapshot of week {partition} frozen in snapshots.kpi_snapshot; report: {report}"
+          f" ({time.perf_counter() - started:.1f} s)")
     return 0
 
 

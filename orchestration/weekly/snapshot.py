@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from orchestration.agreement import Agreement
 from orchestration.weekly.calendar import iso_week_label
 from orchestration.weekly.metricflow import HELPER_METRICS, MetricDefinition, metric_definitions, mf_query
 
@@ -22,6 +23,7 @@ SCHEMA = "snapshots"
 TABLE = f"{SCHEMA}.kpi_snapshot"
 ALL_CHANNELS = "All channels"
 SLOWEST_FOLLOW_UPS = 5
+TOP_REJECTION_REASONS = 5
 
 DDL = f"""
 create schema if not exists {SCHEMA};
@@ -99,7 +101,7 @@ def _kpi_rows(
     return rows
 
 
-def compute_snapshot(warehouse: Path, monday: dt.date) -> pd.DataFrame:
+def compute_snapshot(warehouse: Path, monday: dt.date, agreement: Agreement) -> pd.DataFrame:
     """The KPI rows of the ISO week starting ``monday`` (without snapshot time and run id)."""
     definitions = [d for d in metric_definitions() if d.name not in HELPER_METRICS]
     names = [d.name for d in definitions]
@@ -108,13 +110,117 @@ def compute_snapshot(warehouse: Path, monday: dt.date) -> pd.DataFrame:
     total = mf_query(warehouse, names, ["metric_time__week"], start, end)
     rows = _kpi_rows(total, definitions, monday, "all", None)
     rows += _kpi_rows(by_channel, definitions, monday, "channel", "channel")
+    for row in rows:
+        row["target_value"] = None
+    _set_targets(rows, warehouse, monday, agreement)
     rows += _slowest_follow_ups(warehouse, monday)
+    rows += _agreement_rows(warehouse, monday)
     frame = pd.DataFrame(rows)
+    frame["target_gap"] = [
+        v - t if v is not None and t is not None and not pd.isna(v) and not pd.isna(t) else None
+        for v, t in zip(frame["value"], frame["target_value"])
+    ]
     frame.insert(0, "snapshot_week_start", monday)
     frame.insert(1, "iso_week", iso_week_label(monday))
-    frame["target_value"] = None
-    frame["target_gap"] = None
     return frame
+
+
+REVERSE_FUNNEL_WEEKS = 12
+
+
+def _set_targets(rows: list[dict], warehouse: Path, monday: dt.date, agreement: Agreement) -> None:
+    """Target versus actual: the MQL quota (all and per channel), and the reverse funnel from the
+    revenue goal: weekly revenue = goal / 52, customers = revenue / agreed deal size, and each earlier
+    stage = the next one / the all-channel period conversion of the last 12 complete weeks."""
+    quota = agreement.marketing_commitments.weekly_mql_quota
+    goal = agreement.marketing_commitments.revenue_goal
+    targets: dict[tuple[str, str], float] = {("qualified_mqls", ALL_CHANNELS): float(quota.total)}
+    targets |= {("qualified_mqls", channel): float(n) for channel, n in quota.by_channel.items()}
+    revenue = goal.amount / 52
+    targets[("revenue", ALL_CHANNELS)] = revenue
+    needed = revenue / goal.average_deal_size
+    targets[("customers", ALL_CHANNELS)] = needed
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        sums = con.execute(
+            """
+            select sum(leads), sum(mqls), sum(sqls), sum(opportunities), sum(customers)
+            from marts.kpi_weekly
+            where week_start_date >= ? and week_start_date < ?
+            """,
+            [monday - dt.timedelta(days=7 * REVERSE_FUNNEL_WEEKS), monday],
+        ).fetchone()
+    stages = ["leads", "mqls", "sqls", "opportunities", "customers"]
+    for upper, lower, n_upper, n_lower in reversed(list(zip(stages, stages[1:], sums, sums[1:]))):
+        if not n_upper or not n_lower:
+            break
+        needed = needed / (n_lower / n_upper)
+        targets[(upper, ALL_CHANNELS)] = needed
+    for row in rows:
+        target = targets.get((row["kpi"], row["dimension_value"]))
+        if target is not None:
+            row["target_value"] = target
+
+
+def _agreement_rows(warehouse: Path, monday: dt.date) -> list[dict]:
+    """Commitments met or missed by each side (kpi_agreement_weekly) and the top rejection reasons."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        commitments = con.execute(
+            """
+            select party, commitment, channel, target, actual, is_met
+            from marts.kpi_agreement_weekly
+            where week_start_date = ?
+            order by party, commitment, channel
+            """,
+            [monday],
+        ).fetchall()
+        reasons = con.execute(
+            """
+            select reason, count(distinct lead_id) as leads, string_agg(distinct rejected_by, ', ') as rejected_by
+            from marts.lead_rejections
+            where rejection_week_start_date = ?
+            group by reason
+            order by leads desc, reason
+            limit ?
+            """,
+            [monday, TOP_REJECTION_REASONS],
+        ).fetchall()
+    rows = [
+        {
+            "kpi": commitment,
+            "kpi_label": commitment.replace("_", " ").capitalize(),
+            "owner": party,
+            "basis": "period",
+            "unit": "ratio" if commitment.endswith("_share") else "count",
+            "dimension": "commitment",
+            "dimension_value": f"{party}: {commitment} ({channel})",
+            "detail": None if actual is None else ("met" if is_met else "missed"),
+            "value": actual,
+            "previous_value": None,
+            "wow_change": None,
+            "wow_change_pct": None,
+            "target_value": target,
+        }
+        for party, commitment, channel, target, actual, is_met in commitments
+    ]
+    rows += [
+        {
+            "kpi": "rejection_reason",
+            "kpi_label": "Rejection reason",
+            "owner": "shared",
+            "basis": "period",
+            "unit": "count",
+            "dimension": "reason",
+            "dimension_value": reason,
+            "detail": rejected_by,
+            "value": float(leads),
+            "previous_value": None,
+            "wow_change": None,
+            "wow_change_pct": None,
+            "target_value": None,
+        }
+        for reason, leads, rejected_by in reasons
+    ]
+    return rows
 
 
 def _slowest_follow_ups(warehouse: Path, monday: dt.date) -> list[dict]:
@@ -144,6 +250,7 @@ def _slowest_follow_ups(warehouse: Path, monday: dt.date) -> list[dict]:
             "previous_value": None,
             "wow_change": None,
             "wow_change_pct": None,
+            "target_value": None,
         }
         for lead_id, channel, hours in slowest
     ]

@@ -65,7 +65,18 @@ joined as (
                 and leads.customer_via = 'in_store'
                 then 1
             else 0
-        end as online_to_offline_customer
+        end as online_to_offline_customer,
+        -- The agreement (agreement.yml, issue 5's columns of fct_leads): MQLs by its criteria, and sales'
+        -- commitments judged in the week the lead was handed over (pending ones are not judged yet).
+        cast({{ smarketing.to_reporting_tz('leads.qualified_at') }} as date) as qualified_date,
+        case when leads.is_mql then 1 else 0 end as is_agreement_mql,
+        case when leads.is_handed_to_sales then 1 else 0 end as is_handed_to_sales,
+        {% for sla in ['first_contact', 'follow_up', 'decision'] %}
+        case when leads.{{ sla }}_sla = 'met' then 1 else 0 end as {{ sla }}_sla_met,
+        case when leads.{{ sla }}_sla in ('met', 'missed') then 1 else 0 end as {{ sla }}_sla_judged,
+        {% endfor %}
+        case when leads.sales_decision = 'accepted' then 1 else 0 end as sales_accepted,
+        case when leads.sales_decision = 'rejected' then 1 else 0 end as sales_rejected
 
     from leads
 
@@ -92,7 +103,16 @@ final as (
         cast(speed_to_lead_hours as double precision) as speed_to_lead_hours,
         cast(follow_up_attempts as integer) as follow_up_attempts,
         cast(sales_cycle_days as integer) as sales_cycle_days,
-        cast(online_to_offline_customer as integer) as online_to_offline_customer
+        cast(online_to_offline_customer as integer) as online_to_offline_customer,
+        cast(qualified_date as date) as qualified_date,
+        cast(is_agreement_mql as integer) as is_agreement_mql,
+        cast(is_handed_to_sales as integer) as is_handed_to_sales,
+        {% for sla in ['first_contact', 'follow_up', 'decision'] %}
+        cast({{ sla }}_sla_met as integer) as {{ sla }}_sla_met,
+        cast({{ sla }}_sla_judged as integer) as {{ sla }}_sla_judged,
+        {% endfor %}
+        cast(sales_accepted as integer) as sales_accepted,
+        cast(sales_rejected as integer) as sales_rejected
 
     from joined
 

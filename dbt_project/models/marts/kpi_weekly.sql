@@ -27,11 +27,18 @@
     ('sales_cycle_days', 'sales_cycle_days_total', 'customers'),
     ('follow_up_attempts_per_mql', 'follow_up_attempts', 'mqls'),
     ('online_to_offline_share', 'online_to_offline_customers', 'customers'),
+    ('sla_compliance', 'first_contact_sla_met', 'first_contact_sla_judged'),
+    ('follow_up_sla_compliance', 'follow_up_sla_met', 'follow_up_sla_judged'),
+    ('decision_sla_compliance', 'decision_sla_met', 'decision_sla_judged'),
+    ('mql_acceptance_rate', 'sales_accepted', 'sales_accepted + sales_rejected'),
+    ('mql_rejection_rate', 'sales_rejected', 'sales_accepted + sales_rejected'),
 ] -%}
 {%- set counts = [
     'leads', 'mqls', 'sqls', 'opportunities', 'customers',
     'cohort_mqls', 'cohort_sqls', 'cohort_opportunities', 'cohort_customers',
     'lead_sales', 'follow_up_attempts', 'online_to_offline_customers', 'sales_cycle_days_total',
+    'qualified_mqls', 'first_contact_sla_met', 'first_contact_sla_judged', 'follow_up_sla_met',
+    'follow_up_sla_judged', 'decision_sla_met', 'decision_sla_judged', 'sales_accepted', 'sales_rejected',
 ] -%}
 {%- set amounts = ['revenue_reporting', 'walk_in_revenue_reporting', 'spend_reporting'] -%}
 
@@ -82,13 +89,26 @@ lead_stage_counts as (
     union all
     {% endfor %}
 
+    -- Sales' work on the week's MQLs: follow-ups, and the agreement's commitments judged by MQL week.
+    {% for metric in ['follow_up_attempts', 'first_contact_sla_met', 'first_contact_sla_judged', 'follow_up_sla_met', 'follow_up_sla_judged', 'decision_sla_met', 'decision_sla_judged', 'sales_accepted', 'sales_rejected'] %}
     select
         {{ smarketing.iso_week_start('mql_date') }} as week_start_date,
         channel,
-        'follow_up_attempts' as metric,
-        cast(sum(follow_up_attempts) as {{ dbt.type_numeric() }}) as metric_value
+        '{{ metric }}' as metric,
+        cast(sum({{ metric }}) as {{ dbt.type_numeric() }}) as metric_value
     from lead_funnel
     where mql_date is not null
+    group by 1, 2
+    union all
+    {% endfor %}
+
+    select
+        {{ smarketing.iso_week_start('qualified_date') }} as week_start_date,
+        channel,
+        'qualified_mqls' as metric,
+        cast(sum(is_agreement_mql) as {{ dbt.type_numeric() }}) as metric_value
+    from lead_funnel
+    where qualified_date is not null
     group by 1, 2
 
     union all
@@ -212,7 +232,7 @@ final as (
         cast('{{ var("reporting_currency") }}' as {{ dbt.type_string() }}) as reporting_currency,
         {% for name, numerator, denominator in ratios %}
         cast(
-            cast({{ numerator }} as double precision) / nullif(cast({{ denominator }} as double precision), 0)
+            cast({{ numerator }} as double precision) / nullif(cast(({{ denominator }}) as double precision), 0)
             as double precision
         ) as {{ name }},
         {% endfor %}
