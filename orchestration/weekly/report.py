@@ -30,6 +30,7 @@ TEXT = {
         "commitments": "Commitments met or missed",
         "targets": "Target versus actual",
         "target": "Target",
+        "gap": "Actual − target",
         "actual": "Actual",
         "met": "met",
         "missed": "missed",
@@ -58,6 +59,7 @@ TEXT = {
         "commitments": "Compromisos cumplidos o incumplidos",
         "targets": "Objetivo frente a real",
         "target": "Objetivo",
+        "gap": "Real − objetivo",
         "actual": "Real",
         "met": "cumplido",
         "missed": "incumplido",
@@ -99,6 +101,8 @@ def format_value(value: float | None, unit: str, language: str) -> str:
         return "–"
     if unit == "ratio":
         text = f"{value * 100:,.1f} %"
+    elif unit == "multiple":
+        text = f"{value:,.2f}×"
     elif unit == "count":
         text = f"{value:,.0f}"
     elif unit == "currency":
@@ -150,7 +154,8 @@ def _series(rows: pd.DataFrame, language: str, label_column: str = "kpi", with_p
     out = []
     for _, row in rows.iterrows():
         label = _label(row, language) if label_column == "kpi" else str(row[label_column])
-        item = {"label": label, "value": _num(row["value"]) or 0.0}
+        item = {"label": label, "value": _num(row["value"]) or 0.0,
+                "text": format_value(_num(row["value"]), row["unit"], language)}
         if with_previous:
             item["previous"] = _num(row["previous_value"]) or 0.0
         out.append(item)
@@ -164,7 +169,8 @@ h1{font-size:1.6em;margin:0 0 4px} h2{font-size:1.15em;margin:28px 0 8px;border-
 th,td{padding:4px 8px;border-bottom:1px solid #e4e7eb;text-align:left} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:18px} .chart{margin:0} svg.bars{width:100%;height:auto;display:block}
 .met{color:#0e7c3a;font-weight:600} .missed{color:#b42318;font-weight:600} footer{margin-top:28px;color:#7b8794;font-size:.85em}
-.empty{color:#7b8794}
+.empty{color:#7b8794} .legend{font-size:.85em;color:#52606d} .sw{display:inline-block;width:12px;height:10px;margin:0 4px 0 12px}
+.sw.cur{background:#2f6fde} .sw.prev{background:#9aa5b1} table th[scope=row]{font-weight:500}
 """
 
 SCRIPT = """
@@ -172,10 +178,10 @@ SCRIPT = """
   var NS='http://www.w3.org/2000/svg';
   function el(n,a){var e=document.createElementNS(NS,n);for(var k in a){e.setAttribute(k,a[k]);}return e;}
   document.querySelectorAll('svg.bars').forEach(function(svg){
-    var s=JSON.parse(svg.getAttribute('data-series'));var rowH=26,labelW=230,w=520,pad=8;
+    var s=JSON.parse(svg.getAttribute('data-series'));var rowH=26,w=560,pad=8,longest=0;
+    s.forEach(function(d){longest=Math.max(longest,d.label.length);});var labelW=Math.min(380,Math.max(120,longest*7+12));
     var max=0;s.forEach(function(d){max=Math.max(max,Math.abs(d.value),Math.abs(d.previous||0));});
-    var h=s.length*rowH+pad*2;svg.setAttribute('viewBox','0 0 '+(labelW+w+90)+' '+h);
-    svg.setAttribute('width',labelW+w+90);svg.setAttribute('height',h);
+    var h=s.length*rowH+pad*2;svg.setAttribute('viewBox','0 0 '+(labelW+w+110)+' '+h);
     s.forEach(function(d,i){
       var y=pad+i*rowH;var t=el('text',{x:labelW-6,y:y+16,'text-anchor':'end','font-size':12,fill:'#323f4b'});
       t.textContent=d.label;svg.appendChild(t);
@@ -185,7 +191,7 @@ SCRIPT = """
       svg.appendChild(r);
       if(hasPrev){var pw=max>0?Math.max(1,w*Math.abs(d.previous)/max):1;
         svg.appendChild(el('rect',{x:labelW,y:y+14,width:pw,height:8,fill:'#9aa5b1','data-value':d.previous,'class':'bar previous'}));}
-      var v=el('text',{x:labelW+bw+4,y:y+14,'font-size':11,fill:'#52606d'});v.textContent=(+d.value.toFixed(3)).toLocaleString(document.documentElement.lang);svg.appendChild(v);
+      var v=el('text',{x:labelW+bw+4,y:y+14,'font-size':11,fill:'#52606d'});v.textContent=d.text;svg.appendChild(v);
     });
     svg.setAttribute('data-rendered','true');svg.setAttribute('data-bars',String(svg.querySelectorAll('rect.bar').length));
   });
@@ -252,10 +258,11 @@ def render_html(snapshot: pd.DataFrame, language: str) -> str:
                         f"</thead><tbody>{commitment_rows}</tbody></table>") if commitment_rows else f'<p class="empty">{t["none"]}</p>'
 
     sections = [
-        f"<h2>{t['funnel']}</h2><div class=\"grid\"><div>"
+        f"<h2>{t['funnel']}</h2>"
+        + _chart("chart-funnel", _series(funnel_counts, language, with_previous=True), language)
+        + f'<p class="legend"><span class="sw cur"></span>{t["this_week"]} <span class="sw prev"></span>{t["last_week"]}</p>'
         + _table(funnel, [("value", t["this_week"]), ("previous_value", t["last_week"]), ("wow_change", t["change"])],
-                 ("kpi", t["kpi"]), language)
-        + "</div><div>" + _chart("chart-funnel", _series(funnel_counts, language, with_previous=True), language) + "</div></div>",
+                 ("kpi", t["kpi"]), language),
         f"<h2>{t['conversion']}</h2>" + _chart("chart-conversion", _series(conv, language, "dimension_value"), language)
         + wide(conv_wide, CONVERSION),
         f"<h2>{t['spend']}</h2>" + _chart("chart-spend", _series(spend_rows[spend_rows["kpi"] == "ad_spend"], language, "dimension_value"), language)
@@ -265,10 +272,13 @@ def render_html(snapshot: pd.DataFrame, language: str) -> str:
         f"<h2>{t['rejections']}</h2>" + _chart("chart-rejections", _series(rejections, language, "dimension_value"), language)
         + _table(rejections, [("value", t["count"])], ("dimension_value", t["reason"]), language),
         f"<h2>{t['commitments']}</h2>" + commitments_html,
+        # One scale for counts and money: the chart shows actual as a share of target (100 % = on target).
         f"<h2>{t['targets']}</h2>" + _chart("chart-targets", [
-            {"label": _label(r, language), "value": _num(r["value"]) or 0.0, "previous": _num(r["target_value"]) or 0.0}
+            {"label": _label(r, language) + ("" if r["dimension"] == "all" else f" · {r['dimension_value']}"),
+             "value": (_num(r["value"]) or 0.0) / r["target_value"] if r["target_value"] else 0.0,
+             "text": format_value((_num(r["value"]) or 0.0) / r["target_value"] if r["target_value"] else None, "ratio", language)}
             for _, r in targets.iterrows()], language)
-        + _table(targets, [("target_value", t["target"]), ("value", t["actual"]), ("target_gap", t["change"])], ("kpi", t["kpi"]), language),
+        + _table(targets, [("target_value", t["target"]), ("value", t["actual"]), ("target_gap", t["gap"])], ("kpi", t["kpi"]), language),
     ]
     return (
         f"<!DOCTYPE html><html lang=\"{language}\"><head><meta charset=\"utf-8\">"

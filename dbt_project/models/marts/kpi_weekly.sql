@@ -78,12 +78,12 @@ lead_stage_counts as (
     {% endfor %}
 
     -- Cohort counts: the leads created in the week, followed to wherever they are now.
-    {% for stage in ['mql', 'sql', 'opportunity', 'customer'] %}
+    {% for metric, flag in [('cohort_mqls', 'reached_mql'), ('cohort_sqls', 'reached_sql'), ('cohort_opportunities', 'reached_opportunity'), ('cohort_customers', 'reached_customer')] %}
     select
         {{ smarketing.iso_week_start('lead_date') }} as week_start_date,
         channel,
-        'cohort_{{ stage }}{{ "ies" if stage == "opportunity" else "s" }}' as metric,
-        cast(sum(reached_{{ stage }}) as {{ dbt.type_numeric() }}) as metric_value
+        '{{ metric }}' as metric,
+        cast(sum({{ flag }}) as {{ dbt.type_numeric() }}) as metric_value
     from lead_funnel
     group by 1, 2
     union all
