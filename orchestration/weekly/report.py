@@ -218,7 +218,8 @@ def render_html(snapshot: pd.DataFrame, language: str) -> str:
     conv_wide = channels[channels["kpi"].isin(CONVERSION)]
     spend_rows = channels[channels["kpi"].isin(SPEND) & channels["dimension_value"].isin(
         channels[(channels["kpi"] == "ad_spend") & (channels["value"] > 0)]["dimension_value"])]
-    slowest = snapshot[snapshot["kpi"] == "slowest_follow_up_hours"]
+    slowest = snapshot[snapshot["kpi"] == "slowest_follow_up_hours"].sort_values(
+        "value", ascending=False, na_position="first")  # never contacted first
     rejections = snapshot[snapshot["kpi"] == "rejection_reason"].sort_values("value", ascending=False)
     commitments = snapshot[snapshot["dimension"] == "commitment"]
     targets = snapshot[snapshot["target_value"].notna() & (snapshot["dimension"] != "commitment")]
