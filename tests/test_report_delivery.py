@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 from urllib.error import HTTPError
 
 import pytest
@@ -16,10 +17,10 @@ from orchestration.weekly.delivery import DeliverySettings, deliver
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []
     status = 200
 
-    def do_POST(self):  # noqa: N802 (http.server API)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append({"content_type": self.headers["Content-Type"], "json": json.loads(body)})
         self.send_response(type(self).status)
@@ -44,7 +45,7 @@ class _Inbox:
     def __init__(self):
         self.messages = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.mail_from, envelope.rcpt_tos, email.message_from_bytes(envelope.content)))
         return "250 Message accepted for delivery"
 

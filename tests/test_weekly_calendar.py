@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from orchestration.weekly.calendar import WEEKLY_PARTITIONS, iso_week_label, last_complete_week, week_of, week_start
+from orchestration.weekly.calendar import (
+    WEEKLY_PARTITIONS,
+    iso_week_label,
+    last_complete_week,
+    week_of,
+    week_start,
+)
 
 MADRID = ZoneInfo("Europe/Madrid")
 UTC = dt.UTC

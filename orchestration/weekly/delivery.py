@@ -47,7 +47,7 @@ def post_webhook(url: str, text: str, timeout: float = 10.0) -> int:
     request = urllib.request.Request(
         url, data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.status
 
 

@@ -76,7 +76,7 @@ def mf_query(
             command += ["--end-time", end.isoformat()]
         env = {**os.environ, "SMARKETING_WAREHOUSE": str(warehouse),
                "DBT_PROFILES_DIR": str(project_dir), "DBT_PROJECT_DIR": str(project_dir)}
-        done = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, timeout=300, check=False)
         if done.returncode != 0 or not out.exists():
             raise RuntimeError(f"mf query failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
         frame = pd.read_csv(out)

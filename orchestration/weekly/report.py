@@ -252,7 +252,7 @@ def render_html(snapshot: pd.DataFrame, language: str) -> str:
 
     commitment_rows = "".join(
         f"<tr><th scope=\"row\">{html.escape(r['dimension_value'])}</th>{_cell(r, 'target_value', language)}"
-        f"{_cell(r, 'value', language)}<td class=\"{r['detail']}\">{t[r['detail']] if r['detail'] in t else ''}</td></tr>"
+        f"{_cell(r, 'value', language)}<td class=\"{r['detail']}\">{t.get(r['detail'], '')}</td></tr>"
         for _, r in commitments.iterrows()
     )
     commitments_html = (f"<table><thead><tr><th>{t['kpi']}</th><th>{t['target']}</th><th>{t['actual']}</th><th></th></tr>"

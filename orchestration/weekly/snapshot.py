@@ -73,7 +73,7 @@ def _kpi_rows(
     rows = []
     for member in members:
         for definition in definitions:
-            def lookup(week: dt.date) -> float | None:
+            def lookup(week: dt.date, member: str = member, definition: MetricDefinition = definition) -> float | None:
                 index = (week, member) if key else week
                 if index not in values.index:
                     # No event at all that week: counts are 0, rates have no denominator.
