@@ -30,8 +30,6 @@ def personal_values(
         if not isinstance(value, str):
             continue
         text = value.strip()
-        if EMAIL.search(text) or E164.match(text):
-            found.append((table, column, value))
-        elif PHONE_LIKE.match(text) and re.sub(r"\D", "", text) in known_phone_digits:
+        if EMAIL.search(text) or E164.match(text) or PHONE_LIKE.match(text) and re.sub(r"\D", "", text) in known_phone_digits:
             found.append((table, column, value))
     return found

@@ -52,7 +52,7 @@ def run_dbt(args: list[str], env: dict[str, str], target_path: Path) -> subproce
         "--target-path", str(target_path), "--log-path", str(target_path / "logs"),
     ]  # fmt: skip
     return subprocess.run(
-        command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=1200
+        command, check=False, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=1200
     )
 
 
@@ -179,10 +179,10 @@ def test_key_figures_agree_with_the_raw_data(warehouse, duckdb_build, postgres_b
     """
     with duckdb.connect(str(duckdb_build["db"]), read_only=True) as con:
         duck = con.execute(query).fetchone()
-    with contextlib.closing(psycopg2.connect(pg.server().dsn(dbname=postgres_build["dbname"]))) as conn:
-        with conn.cursor() as cur:
-            cur.execute(query)
-            postgres = cur.fetchone()
+    dsn = pg.server().dsn(dbname=postgres_build["dbname"])
+    with contextlib.closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cur:
+        cur.execute(query)
+        postgres = cur.fetchone()
     assert [float(v) for v in postgres] == [float(v) for v in duck]
     leads, fct_leads, sales, revenue, kpi_revenue = duck
     assert leads == fct_leads == contacts
