@@ -434,3 +434,48 @@ def test_readers_never_see_an_error_or_a_mix_while_marts_are_republished(duckdb_
     assert set(seen) <= expected, set(seen) - expected
     assert set(seen) == expected  # both builds were seen while reading
     print(f"{len(seen)} reader queries during {publishes} publishes, no error, no mix")
+
+
+# --------------------------------------------------------------------------------------------------
+# BI: exposures and docs
+# --------------------------------------------------------------------------------------------------
+
+
+def test_dbt_docs_generate_documents_marts_and_dashboards(warehouse, duckdb_build):
+    target = warehouse["root"] / "target_docs"
+    done = run_dbt(["docs", "generate", "--target", "duckdb"], {"SMARKETING_WAREHOUSE": str(warehouse["db"])}, target)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert (target / "index.html").stat().st_size > 10_000
+    catalog = json.loads((target / "catalog.json").read_text())
+    manifest = json.loads((target / "manifest.json").read_text())
+    for mart in MARTS:
+        node = catalog["nodes"][f"model.smarketing.{mart}"]
+        documented = manifest["nodes"][f"model.smarketing.{mart}"]["columns"]
+        # Every column the warehouse holds is documented, and vice versa.
+        assert {c.lower() for c in node["columns"]} == set(documented), mart
+        assert node["metadata"]["schema"] == "marts"
+    assert "email_hash" in catalog["nodes"]["model.smarketing.fct_leads"]["columns"]
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert set(exposures) == {"weekly_funnel_dashboard", "spend_and_cac_dashboard", "sales_sla_dashboard"}
+    assert "model.smarketing.kpi_weekly" in exposures["weekly_funnel_dashboard"]["depends_on"]["nodes"]
+    assert "model.smarketing.fct_ad_spend_daily" in exposures["spend_and_cac_dashboard"]["depends_on"]["nodes"]
+    assert "model.smarketing.fct_leads" in exposures["sales_sla_dashboard"]["depends_on"]["nodes"]
+    for exposure in exposures.values():
+        assert exposure["type"] == "dashboard" and exposure["owner"]["name"] and exposure["description"]
+
+
+def test_command_line_copies_the_raw_layer_and_needs_a_dsn_to_publish(warehouse):
+    server = pg.server()
+    with pg.throwaway_database("smarketing_cli") as dbname:
+        env = {**os.environ, **server.env(dbname=dbname)}
+        env.pop("SMARKETING_PG_PUBLISH_DSN", None)
+        command = [sys.executable, "-m", "postgres_target"]
+        done = subprocess.run([*command, "copy-raw", "--warehouse", str(warehouse["db"])],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        contacts = warehouse["world"].tables[("raw_crm", "contacts")].num_rows
+        assert _pg_rows(dbname, "raw_crm.contacts")[1].__len__() == contacts
+        assert f"dbname={dbname}" in done.stdout and "password" not in done.stdout
+        refused = subprocess.run([*command, "publish", "--warehouse", str(warehouse["db"])],
+                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+        assert refused.returncode == 2 and "SMARKETING_PG_PUBLISH_DSN is not set" in refused.stderr
