@@ -26,12 +26,21 @@ def check_salt(salt: str) -> str:
     return salt
 
 
-def write_pii_salt(db_path: str | Path, salt: str) -> None:
-    """Replace ``raw_pii.salt`` with the one-row salt table, in one transaction."""
+def write_pii_salt(db_path: str | Path, salt: str) -> bool:
+    """Replace ``raw_pii.salt`` with the one-row salt table, in one transaction.
+
+    Returns False (and writes nothing) when the table already holds exactly this salt.
+    """
     check_salt(salt)
     with duckdb.connect(str(db_path)) as con:
+        exists = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [PII_SCHEMA, PII_TABLE]
+        ).fetchone()[0]
+        if exists and con.execute(f"select list(salt) from {PII_SCHEMA}.{PII_TABLE}").fetchone()[0] == [salt]:
+            return False
         con.execute("begin")
         con.execute(f"create schema if not exists {PII_SCHEMA}")
         con.execute(f"create or replace table {PII_SCHEMA}.{PII_TABLE} (salt varchar not null)")
         con.execute(f"insert into {PII_SCHEMA}.{PII_TABLE} values (?)", [salt])
         con.execute("commit")
+    return True

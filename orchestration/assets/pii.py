@@ -6,12 +6,14 @@ variable, the documented demo salt is used, and only while every raw contact com
 """
 
 import os
+from pathlib import Path
 
 import dagster as dg
 import duckdb as duckdb_module
 from dagster_duckdb import DuckDBResource
 
 from ingestion.pii_salt import DEMO_PII_SALT, PII_SALT_ENV, check_salt, write_pii_salt
+from orchestration.metadata import relations_metadata
 from orchestration.resources import WAREHOUSE_POOL
 
 PII_SALT_KEY = dg.AssetKey(["raw_pii", "salt"])
@@ -59,10 +61,12 @@ def pii_salt(context: dg.AssetExecutionContext, pii: PiiSaltResource, duckdb: Du
                 f"only for the demo world. Set {PII_SALT_ENV} to a long random secret."
             )
         context.log.warning("%s is not set: using the documented demo salt (demo world only)", PII_SALT_ENV)
-    write_pii_salt(duckdb.database, check_salt(pii.salt))
+    written = write_pii_salt(duckdb.database, check_salt(pii.salt))
+    relation = f"{PII_SALT_KEY.path[0]}.{PII_SALT_KEY.path[1]}"
     return dg.MaterializeResult(
         metadata={
+            **relations_metadata(Path(duckdb.database), [relation])[relation],  # the preview masks the salt
+            "skipped_unchanged": not written,
             "salt_source": "demo default" if pii.demo_default else f"environment variable {PII_SALT_ENV}",
-            "dagster/row_count": 1,
         }
     )
