@@ -26,7 +26,7 @@ from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import JSONDecodeError, Timeout
 
 from ingestion.files.transform import _arrow_type
-from ingestion.raw_merge import CURSOR_TABLE, ensure_audit_tables, ident, merge_rows
+from ingestion.raw_merge import CURSOR_TABLE, QUARANTINE_TABLE, ensure_audit_tables, ident, merge_rows
 from ingestion.raw_schema import RAW_TABLES
 from ingestion.sources import PRIMARY_KEYS
 
@@ -150,6 +150,7 @@ class LiveLoad(BaseModel):
     rows_in_window_replaced: int
     new_fields: list[str]
     rows_removed: int = 0  # records the source deleted (or converted away): their rows left the raw table
+    rows_quarantined: int = 0  # records that cannot make a row, kept in raw_quarantine.quarantined_rows
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -161,7 +162,8 @@ class LiveLoad(BaseModel):
             "rows_in": self.records_fetched,
             "rows_loaded": self.rows_loaded,
             "rows_removed": self.rows_removed,
-            "reconciled": self.records_fetched == self.rows_loaded + self.rows_removed,
+            "rows_quarantined": self.rows_quarantined,
+            "reconciled": self.records_fetched == self.rows_loaded + self.rows_removed + self.rows_quarantined,
             "new_fields_kept_in_landing_api": self.new_fields,
         }
 
@@ -178,6 +180,8 @@ class Pulled:
     # received, and the raw rows with these keys (the table's single-column key) are deleted.
     removed: list[dict[str, Any]] = field(default_factory=list)
     removed_keys: list[str] = field(default_factory=list)
+    # Records that cannot make a row: (where: file and line or request, field, reason, record).
+    quarantined: list[tuple[str, int | None, str, str, dict[str, Any]]] = field(default_factory=list)
 
 
 def check_required(source: str, schema: str, table: str, rows: list[dict[str, Any]],
@@ -200,7 +204,7 @@ def store(db_path: str, source: str, schema: str, table: str, window: Window, pu
     contract = RAW_TABLES[schema][table]
     arrow = pa.table({c: pa.array([_coerce(r.get(c), t) for r in pulled.rows], type=_arrow_type(t))
                       for c, t in contract.items()})  # fmt: skip
-    landed = pulled.records + pulled.removed
+    landed = pulled.records + pulled.removed + [q[4] for q in pulled.quarantined]
     content = json.dumps(landed, sort_keys=True, default=str).encode()
     batch_id = hashlib.sha256(f"{source}|{window.start}|{window.end}|".encode() + content).hexdigest()[:16]
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -237,6 +241,10 @@ def store(db_path: str, source: str, schema: str, table: str, window: Window, pu
                 con.register("_removed", pa.table({"k": pa.array(sorted(set(pulled.removed_keys)), pa.string())}))
                 con.execute(f"delete from {target} where {ident(key)} in (select k from _removed)")
                 con.unregister("_removed")
+            for where, line, column, reason, record in pulled.quarantined:
+                con.execute(f"insert into {QUARANTINE_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [batch_id, source, f"{schema}.{table}", where, line, column, None, reason,
+                             json.dumps(record, default=str), loaded_at])  # fmt: skip
             written = merge_rows(con, schema, table, arrow, batch_id, loaded_at, label)
             if written != len(pulled.records):
                 raise LiveSourceError(f"{source}: fetched {len(pulled.records)} records but wrote {written} rows")
@@ -252,7 +260,7 @@ def store(db_path: str, source: str, schema: str, table: str, window: Window, pu
         source=source, table=table, window_start=str(window.start), window_end=str(window.end),
         cursor_before=window.cursor_before, cursor_after=cursor_after, pages=pulled.pages,
         records_fetched=len(landed), rows_loaded=written, rows_in_window_replaced=int(replaced),
-        new_fields=new_fields, rows_removed=len(pulled.removed),
+        new_fields=new_fields, rows_removed=len(pulled.removed), rows_quarantined=len(pulled.quarantined),
     )  # fmt: skip
 
 
