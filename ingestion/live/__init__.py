@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.live import ga4, google_ads, hubspot, linkedin_ads, meta_ads, salesforce
+from ingestion.live import ga4, google_ads, hubspot, linkedin_ads, meta_ads, pos, salesforce
 from ingestion.live.common import (
     Connector,
     LiveLoad,
@@ -41,6 +41,8 @@ def live_now(env: Mapping[str, str]) -> dt.datetime:
 
 def run_connector(schema: str, db_path: str | Path, env: Mapping[str, str] | None = None) -> dict[str, LiveLoad]:
     env = environ(env)
+    if schema == "raw_store":
+        return pos.run(db_path, env, live_now(env))
     if schema == "raw_web":
         return ga4.run(db_path, env, live_today(env))
     if schema == "raw_crm":
