@@ -49,7 +49,8 @@ def test_sensor_keys_runs_by_content(files_mode):
     assert len(requests) == 3 and len(set(keys)) == 2  # the copy has the same run key: Dagster runs it once
     assert set(keys) == {checksum(files_mode / "contactos-lunes.csv"), checksum(files_mode / "contactos-martes.csv")}
     assert {k.to_user_string() for k in requests[0].asset_selection} == {
-        "raw_crm/contacts", "raw_crm/companies", "raw_crm/owners", "raw_crm/engagements", "raw_crm/deals"}
+        "raw_crm/contacts", "raw_crm/companies", "raw_crm/owners", "raw_crm/engagements", "raw_crm/deals",
+        "raw_crm/deal_stage_history", "raw_crm/contact_merges"}
 
 
 def test_sensor_is_idle_for_demo_sources(files_mode, monkeypatch):

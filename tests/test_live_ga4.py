@@ -150,6 +150,10 @@ def test_malformed_line_stops_naming_file_and_line(tmp_path):
     (folder / "events_20261111.json").write_text(json.dumps(ev("u5", 5, dt.datetime(2026, 11, 11), "page_view")) + "\n{oops\n")
     with pytest.raises(LiveSourceError, match=r"ga4: events_20261111.json line 2 is not valid JSON"):
         run_connector("raw_web", db, _env(folder, dt.date(2026, 11, 11)))
+    (folder / "events_20261111.json").unlink()
+    (folder / "events_20261111_000000000001.parquet").write_bytes(b"PAR1 truncated")
+    with pytest.raises(LiveSourceError, match=r"ga4: events_20261111_000000000001.parquet is not a readable Parquet"):
+        run_connector("raw_web", db, _env(folder, dt.date(2026, 11, 11)))
     assert _rows(db, "select count(*) from raw_web.page_views") == [(4,)]
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingestion.live.common import (
@@ -42,7 +43,6 @@ from ingestion.live.common import (
     LiveSourceError,
     Pulled,
     SchemaDriftError,
-    Window,
     env_required,
     incremental_window,
     store,
@@ -89,7 +89,7 @@ def _read(path: Path) -> Iterator[dict[str, Any]]:
     if path.suffix == ".parquet":
         try:
             rows = pq.read_table(path).to_pylist()
-        except Exception as exc:  # pyarrow raises several types for a damaged file
+        except (pa.ArrowException, OSError) as exc:
             raise LiveSourceError(f"ga4: {path.name} is not a readable Parquet file ({exc})") from None
         for line, row in enumerate(rows, start=1):
             yield _checked(row, path, line)
