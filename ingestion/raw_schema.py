@@ -184,6 +184,15 @@ RAW_TABLES: dict[str, dict[str, dict[str, str]]] = {
             "closed_lost_reason": "VARCHAR",
             "updated_at": "TIMESTAMP",
         },
+        # Every stage a deal entered, when, and who moved it (HubSpot dealstage property history,
+        # Salesforce OpportunityHistory). The current stage is the latest row; deals.deal_stage agrees.
+        "deal_stage_history": {
+            "history_id": "VARCHAR",  # one per stage change: HubSpot '<deal_id>:<epoch ms>', Salesforce record id
+            "deal_id": "VARCHAR",
+            "deal_stage": "VARCHAR",
+            "entered_at": "TIMESTAMP",
+            "changed_by_id": "VARCHAR",  # user or integration that changed the stage, when known
+        },
         # Duplicate contacts sales merged away (HubSpot keeps the archived record's id and e-mail on the
         # survivor). Follow merged_into_contact_id (possibly through several merges) to the survivor.
         "contact_merges": {

@@ -33,6 +33,8 @@ PRIMARY_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
         "owners": ("owner_id",),
         "engagements": ("engagement_id",),
         "deals": ("deal_id",),
+        "deal_stage_history": ("history_id",),
+        "contact_merges": ("merged_contact_id",),
     },
     "raw_store": {"purchases": ("transaction_id",), "loyalty_members": ("loyalty_id",)},
 }

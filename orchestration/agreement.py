@@ -211,6 +211,8 @@ class Agreement(_Strict):
         return {
             "reporting_currency": self.reporting.currency,
             "reporting_timezone": self.reporting.timezone,
+            # The attribution models' window (dbt_project.yml's default is overridden by the agreement).
+            "attribution_lookback_days": self.attribution.lookback_days,
             "agreement": {
                 "version": str(self.version),
                 "icp": {

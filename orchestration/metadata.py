@@ -11,6 +11,15 @@ import duckdb
 PREVIEW_ROWS = 5
 # Raw tables hold personal data; the UI preview must not show it.
 PERSONAL_COLUMNS = frozenset({"email", "phone", "first_name", "last_name"})
+# Nor derived personal data (normalised e-mails, unsalted hashes) or the salt; salted hashes may show.
+MASKED_NAME_PARTS = ("email", "phone", "salt")
+
+
+def is_masked(column: str) -> bool:
+    name = column.lower()
+    if name.endswith("_hash"):
+        return False
+    return name in PERSONAL_COLUMNS or any(part in name for part in MASKED_NAME_PARTS)
 
 
 def _markdown_table(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
@@ -27,7 +36,7 @@ def table_metadata(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, d
     row_count = con.execute(f"select count(*) from {relation}").fetchone()[0]
     preview = con.execute(f"select * from {relation} limit {PREVIEW_ROWS}")
     columns = [d[0] for d in preview.description]
-    masked = {i for i, name in enumerate(columns) if name in PERSONAL_COLUMNS}
+    masked = {i for i, name in enumerate(columns) if is_masked(name)}
     rows = [tuple("***" if i in masked and v is not None else v for i, v in enumerate(r)) for r in preview.fetchall()]
     return {
         "dagster/row_count": dg.MetadataValue.int(int(row_count)),

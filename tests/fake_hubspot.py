@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.fake_ad_apis import TOKEN, Fault
 
-MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
+MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate",
+            "calls": "hs_lastmodifieddate", "emails": "hs_lastmodifieddate", "meetings": "hs_lastmodifieddate"}
 
 
 def iso(ts: dt.datetime) -> str:
@@ -22,9 +23,10 @@ def iso(ts: dt.datetime) -> str:
 class FakeHubSpot:
     def __init__(self, page_size: int = 2):
         self.page_size = page_size
-        self.objects: dict[str, dict[str, dict[str, Any]]] = {"contacts": {}, "companies": {}, "deals": {}}
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {obj: {} for obj in MODIFIED}
+        self.stage_history: dict[str, list[dict[str, Any]]] = {}  # deal id -> dealstage versions, newest first
         self.owners: list[dict[str, Any]] = []
-        self.deal_links: dict[str, dict[str, list[str]]] = {}
+        self.deal_links: dict[str, dict[str, list[str]]] = {}  # deal (or engagement) id -> {object: ids}
         self.faults: list[Fault] = []
         self.searches: list[tuple[str, int]] = []  # (object, GTE value in ms)
         self.requests: list[str] = []
@@ -61,6 +63,10 @@ class FakeHubSpot:
         properties = {"createdate": iso(modified - dt.timedelta(days=3)), MODIFIED[obj]: iso(modified), **props}
         self.objects[obj][record_id] = {"id": record_id, "properties": properties, "createdAt": properties["createdate"],
                                         "updatedAt": iso(modified), "archived": False}  # fmt: skip
+        history = self.stage_history.setdefault(record_id, []) if obj == "deals" else None
+        if history is not None and props.get("dealstage") and (not history or history[0]["value"] != props["dealstage"]):
+            history.insert(0, {"value": props["dealstage"], "timestamp": iso(modified), "sourceType": "CRM_UI",
+                               "sourceId": "userId:7", "updatedByUserId": 7})  # fmt: skip
 
     def _send(self, handler: BaseHTTPRequestHandler, status: int, body: str, headers: dict | None = None) -> None:
         data = body.encode()
@@ -83,10 +89,21 @@ class FakeHubSpot:
         parts = urlsplit(handler.path)
         if match := re.fullmatch(r"/crm/v3/objects/(\w+)/search", parts.path):
             return self._send(handler, 200, json.dumps(self._search(match.group(1), body or {})))
-        if match := re.fullmatch(r"/crm/v4/associations/deals/(\w+)/batch/read", parts.path):
+        if match := re.fullmatch(r"/crm/v4/associations/(\w+)/(\w+)/batch/read", parts.path):
             results = [{"from": {"id": i["id"]}, "to": [{"toObjectId": int(t), "associationTypes": []}
-                                                        for t in self.deal_links.get(i["id"], {}).get(match.group(1), [])]}
+                                                        for t in self.deal_links.get(i["id"], {}).get(match.group(2), [])]}
                        for i in (body or {})["inputs"]]  # fmt: skip
+            return self._send(handler, 200, json.dumps({"status": "COMPLETE", "results": results}))
+        if parts.path == "/crm/v3/objects/deals/batch/read":
+            inputs = (body or {})["inputs"]
+            if len(inputs) > 50 and body.get("propertiesWithHistory"):
+                return self._send(handler, 400, '{"status": "error", "message": "max 50 inputs with history"}')
+            results = []
+            for i in inputs:
+                history = self.stage_history.get(i["id"], [])
+                if self.drop_property == "value":
+                    history = [{k: v for k, v in h.items() if k != "value"} for h in history]
+                results.append({"id": i["id"], "properties": {}, "propertiesWithHistory": {"dealstage": history}})
             return self._send(handler, 200, json.dumps({"status": "COMPLETE", "results": results}))
         if parts.path == "/crm/v3/owners":
             offset = int(parse_qs(parts.query).get("after", ["0"])[0])

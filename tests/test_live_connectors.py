@@ -209,9 +209,14 @@ def test_no_secret_in_errors(tmp_path):
     assert json.dumps(str(info.value))
 
 
-def test_sources_without_a_connector_say_what_to_do(tmp_path):
-    with pytest.raises(LiveSourceError, match="SMARKETING_SOURCE_MODE_STORE=files"):
-        run_connector("raw_store", tmp_path / "w.duckdb", {})
+def test_every_source_has_a_live_connector_that_names_its_settings(tmp_path):
+    expected = {"raw_store": "SMARKETING_POS_DSN", "raw_web": "SMARKETING_GA4_EXPORT_DIR",
+                "raw_crm": "SMARKETING_HUBSPOT_ACCESS_TOKEN"}  # fmt: skip
+    for schema, variable in expected.items():
+        with pytest.raises(CredentialsError, match=variable):
+            run_connector(schema, tmp_path / "w.duckdb", {})
+    with pytest.raises(LiveSourceError, match="live CRM connectors are hubspot and salesforce"):
+        run_connector("raw_crm", tmp_path / "w.duckdb", {"SMARKETING_CRM_LIVE_SYSTEM": "pipedrive"})
     assert time
 
 

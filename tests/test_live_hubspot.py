@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from ingestion.live import run_connector
-from ingestion.live.common import CredentialsError, SchemaDriftError
+from ingestion.live.common import CredentialsError, LiveSourceError, SchemaDriftError
 from tests.fake_ad_apis import TOKEN, Fault
 from tests.fake_hubspot import FakeHubSpot
 
@@ -28,9 +28,26 @@ def _world(api: FakeHubSpot) -> None:
                 lifecyclestage="lead", hs_analytics_source="PAID_SEARCH",
                 hs_lifecyclestage_lead_date=f"2026-10-0{i}T09:15:00Z", associatedcompanyid="900")
     api.put("companies", "900", NOW - dt.timedelta(days=20), name="Muebles Gómez SL", numberofemployees="45")
+    api.deal_links["70"] = {"contacts": ["3"], "companies": ["900"]}
+    # the deal moved through two stages before it was won
+    api.put("deals", "70", NOW - dt.timedelta(days=6), dealname="Sillas", dealstage="appointmentscheduled")
+    api.put("deals", "70", NOW - dt.timedelta(days=4), dealname="Sillas", dealstage="contractsent")
     api.put("deals", "70", NOW - dt.timedelta(days=2), dealname="Sillas", dealstage="closedwon",
             amount="1250.50", deal_currency_code="EUR", closedate="2026-11-08T10:00:00Z")
-    api.deal_links["70"] = {"contacts": ["3"], "companies": ["900"]}
+    # engagements: 3 calls (default and custom dispositions), 2 e-mails (one reply), 1 meeting
+    for n, disposition in enumerate(["f240bbac-87c9-4f6e-bf70-924b57d47db7", "73a0d17f-1163-4015-bdd5-ec830791da20",
+                                     "custom-disposition-1"], start=1):
+        api.put("calls", f"c{n}", NOW - dt.timedelta(days=8 - n), hs_timestamp=f"2026-11-0{n}T10:00:00Z",
+                hubspot_owner_id="2", hs_call_direction="OUTBOUND", hs_call_disposition=disposition)
+        api.deal_links[f"c{n}"] = {"contacts": [str(n)]}
+    api.put("emails", "e1", NOW - dt.timedelta(days=3), hs_timestamp="2026-11-06T09:00:00Z", hubspot_owner_id="2",
+            hs_email_direction="EMAIL", hs_email_status="SENT")
+    api.put("emails", "e2", NOW - dt.timedelta(days=2), hs_timestamp="2026-11-07T09:00:00Z", hubspot_owner_id="2",
+            hs_email_direction="INCOMING_EMAIL")
+    api.deal_links["e2"] = {"contacts": ["3"]}
+    api.put("meetings", "m1", NOW - dt.timedelta(days=1), hs_timestamp="2026-11-09T16:00:00Z", hubspot_owner_id="3",
+            hs_meeting_outcome="COMPLETED")
+    api.deal_links["m1"] = {"contacts": ["3"]}
     api.owners = [{"id": str(o), "firstName": "Rep", "lastName": str(o), "email": f"rep{o}@x.es",
                    "teams": [{"id": "1", "name": "Iberia", "primary": True}], "archived": False,
                    "createdAt": "2025-01-01T00:00:00Z"} for o in range(1, 4)]  # fmt: skip
@@ -46,7 +63,8 @@ def test_pulls_every_object_with_paging_and_associations(tmp_path):
     with FakeHubSpot() as api:
         _world(api)
         report = run_connector("raw_crm", db, _env(api))
-    assert {t: r.rows_loaded for t, r in report.items()} == {"contacts": 5, "companies": 1, "deals": 1, "owners": 3}
+    assert {t: r.rows_loaded for t, r in report.items()} == {
+        "contacts": 5, "companies": 1, "deals": 1, "engagements": 6, "deal_stage_history": 3, "owners": 3}
     assert report["contacts"].pages == 3 and report["owners"].pages == 2
     assert _rows(db, "select contact_id, first_name, became_lead_at, company_id from raw_crm.contacts where contact_id = '2'") == [
         ("2", "Íñigo", dt.datetime(2026, 10, 2, 9, 15), "900")]
@@ -102,3 +120,108 @@ def test_drift_new_field_kept_missing_required_stops(tmp_path):
         with pytest.raises(SchemaDriftError, match="hubspot: required field 'deal_stage' missing in raw_crm.deals"):
             run_connector("raw_crm", db, _env(api, NOW + dt.timedelta(hours=2)))
     assert _rows(db, "select count(*) from raw_crm.deals") == [(1,)]
+
+
+def test_engagements_from_calls_emails_meetings_with_contacts_and_outcomes(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with FakeHubSpot() as api:
+        _world(api)
+        report = run_connector("raw_crm", db, _env(api))
+    assert report["engagements"].pages == 2 + 1 + 1  # 3 calls paged by 2, 2 e-mails, 1 meeting
+    assert _rows(db, "select engagement_id, engagement_type, contact_id, owner_id, occurred_at, direction, outcome "
+                     "from raw_crm.engagements order by occurred_at") == [
+        ("c1", "CALL", "1", "2", dt.datetime(2026, 11, 1, 10), "OUTBOUND", "CONNECTED"),
+        ("c2", "CALL", "2", "2", dt.datetime(2026, 11, 2, 10), "OUTBOUND", "NO_ANSWER"),
+        ("c3", "CALL", "3", "2", dt.datetime(2026, 11, 3, 10), "OUTBOUND", "custom-disposition-1"),
+        ("e1", "EMAIL", None, "2", dt.datetime(2026, 11, 6, 9), "OUTBOUND", "SENT"),
+        ("e2", "EMAIL", "3", "2", dt.datetime(2026, 11, 7, 9), "INBOUND", "REPLIED"),
+        ("m1", "MEETING", "3", "3", dt.datetime(2026, 11, 9, 16), None, "COMPLETED"),
+    ]
+    # the cursor is the earliest of the three types' latest change: calls (c3, 5 days ago) lag behind
+    assert report["engagements"].cursor_after == (NOW - dt.timedelta(days=5)).isoformat()
+
+
+def test_engagement_cursor_with_lookback_and_rerun_idempotent(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with FakeHubSpot() as api:
+        _world(api)
+        run_connector("raw_crm", db, _env(api))
+        api.searches.clear()
+        later = NOW + dt.timedelta(days=1)
+        api.put("calls", "c4", later - dt.timedelta(hours=1), hs_timestamp="2026-11-10T11:00:00Z",
+                hubspot_owner_id="2", hs_call_direction="INBOUND",
+                hs_call_disposition="b2cf5968-551e-4856-9783-52b3da59a7d0")
+        report = run_connector("raw_crm", db, _env(api, later))
+    since = NOW - dt.timedelta(days=5) - dt.timedelta(hours=2)
+    expected_ms = int(since.replace(tzinfo=dt.UTC).timestamp() * 1000)
+    assert {(obj, ms) for obj, ms in api.searches if obj in ("calls", "emails", "meetings")} == {
+        ("calls", expected_ms), ("emails", expected_ms), ("meetings", expected_ms)}
+    # asked again: c3 (inside the look-back), the new c4, both e-mails and the meeting
+    assert report["engagements"].records_fetched == 5
+    assert _rows(db, "select count(*), count(distinct engagement_id) from raw_crm.engagements") == [(7, 7)]
+    assert _rows(db, "select direction, outcome from raw_crm.engagements where engagement_id = 'c4'") == [
+        ("INBOUND", "LEFT_VOICEMAIL")]
+
+
+def test_deal_stage_history_one_row_per_change_and_idempotent(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with FakeHubSpot() as api:
+        _world(api)
+        run_connector("raw_crm", db, _env(api))
+        run_connector("raw_crm", db, _env(api, NOW + dt.timedelta(hours=1)))  # same deal again: no duplicates
+        api.put("deals", "71", NOW + dt.timedelta(hours=2), dealname="Mesa", dealstage="qualifiedtobuy")
+        api.put("deals", "71", NOW + dt.timedelta(hours=3), dealname="Mesa", dealstage="closedlost")
+        run_connector("raw_crm", db, _env(api, NOW + dt.timedelta(hours=4)))
+    assert _rows(db, "select deal_id, deal_stage, entered_at, changed_by_id from raw_crm.deal_stage_history "
+                     "order by deal_id, entered_at") == [
+        ("70", "appointmentscheduled", NOW - dt.timedelta(days=6), "7"),
+        ("70", "contractsent", NOW - dt.timedelta(days=4), "7"),
+        ("70", "closedwon", NOW - dt.timedelta(days=2), "7"),
+        ("71", "qualifiedtobuy", NOW + dt.timedelta(hours=2), "7"),
+        ("71", "closedlost", NOW + dt.timedelta(hours=3), "7"),
+    ]
+    # the latest change is the deal's current stage
+    assert _rows(db, "select d.deal_id, d.deal_stage = h.deal_stage from raw_crm.deals d join "
+                     "(select deal_id, arg_max(deal_stage, entered_at) as deal_stage from raw_crm.deal_stage_history "
+                     "group by all) h using (deal_id) order by 1") == [("70", True), ("71", True)]
+
+
+def test_stage_history_batches_of_50_and_missing_value_stops(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with FakeHubSpot(page_size=100) as api:
+        for n in range(120):
+            api.put("deals", str(1000 + n), NOW - dt.timedelta(hours=n + 1), dealname=f"D{n}", dealstage="qualifiedtobuy")
+        report = run_connector("raw_crm", db, _env(api))
+        assert report["deal_stage_history"].rows_loaded == 120 and report["deal_stage_history"].pages == 3
+        api.drop_property = "value"
+        api.put("deals", "2000", NOW + dt.timedelta(hours=1), dealname="X", dealstage="closedwon")
+        with pytest.raises(SchemaDriftError, match="required field 'deal_stage' missing in raw_crm.deal_stage_history"):
+            run_connector("raw_crm", db, _env(api, NOW + dt.timedelta(hours=2)))
+    assert _rows(db, "select count(*) from raw_crm.deal_stage_history") == [(120,)]
+
+
+def test_engagement_errors_429_500_malformed_and_empty(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with FakeHubSpot() as api:
+        _world(api)
+        api.faults = [Fault("calls/search", 429, {"Retry-After": "1"}), Fault("meetings/search", 500),
+                      Fault("deals/batch/read", 503)]
+        report = run_connector("raw_crm", db, _env(api))
+        assert report["engagements"].rows_loaded == 6 and report["deal_stage_history"].rows_loaded == 3
+        # a rerun asks again from the lagging type's cursor: the same rows, replaced, not duplicated
+        again = run_connector("raw_crm", db, _env(api, NOW + dt.timedelta(days=30), SMARKETING_HUBSPOT_LOOKBACK_HOURS="0"))
+        assert again["engagements"].records_fetched == 4  # c3, e1, e2, m1 were changed at or after the cursor
+        assert again["engagements"].cursor_after == report["engagements"].cursor_after
+        api.faults = [Fault("emails/search", 200, body="<html>gateway</html>")]
+        with pytest.raises(LiveSourceError, match="hubspot: malformed response body"):
+            run_connector("raw_crm", db, _env(api, NOW + dt.timedelta(days=31)))
+    assert _rows(db, "select count(*) from raw_crm.engagements") == [(6,)]
+
+
+def test_portal_without_engagements_or_deals_loads_empty_tables(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with FakeHubSpot() as api:
+        report = run_connector("raw_crm", db, _env(api))
+    assert report["engagements"].records_fetched == 0 and report["deal_stage_history"].pages == 0
+    assert report["engagements"].cursor_after == (NOW - dt.timedelta(days=3650)).isoformat()
+    assert _rows(db, "select (select count(*) from raw_crm.engagements), (select count(*) from raw_crm.deal_stage_history)") == [(0, 0)]

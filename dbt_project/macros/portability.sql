@@ -93,3 +93,10 @@
     {%- endfor -%}
     {{ dbt.hash(dbt.concat(parts)) }}
 {%- endmacro %}
+
+
+{#- Salted SHA-256 of a personal identifier (already normalised), null when it is null. The salt
+    comes from a column (stg_pii__salt.pii_salt), never from SQL text, so it stays out of logs. -#}
+{% macro salted_hash(expr, salt_column) -%}
+    case when {{ expr }} is not null then {{ smarketing.sha256_hex(salt_column ~ " || ':' || " ~ expr) }} end
+{%- endmacro %}

@@ -317,6 +317,7 @@ def generate_world(
     tables.update(store)
     tables[("raw_crm", "owners")] = owners.table
     tables.update(_contact_merges(rngs.get("merges"), clock, tables))
+    tables[("raw_crm", "deal_stage_history")] = _deal_stage_history(tables[("raw_crm", "deals")])
     tables = {key: tables[key] for key in _contract_keys()}  # contract order
     truth = _truth(params, owners, ads, tables)
     truth.attribution = _attribution_truth(people, tables)
@@ -1354,6 +1355,29 @@ def _deals(
         "closed_lost_reason": _decode(rng.integers(0, len(LOST_REASONS), n), LOST_REASONS, null_mask=~lost),
         "updated_at": _ts(updated),
     })  # fmt: skip
+
+
+def _deal_stage_history(deals: pa.Table) -> pa.Table:
+    """The stages each deal went through (no randomness, so the other tables stay as they were): open
+    stages in order up to the current one, spread evenly from creation to the close (or last update);
+    won deals pass every open stage, lost deals drop out after the first."""
+    stages = OPEN_DEAL_STAGES + ["closedwon", "closedlost"]
+    rows: dict[str, list[Any]] = {"history_id": [], "deal_id": [], "deal_stage": [], "entered_at": [],
+                                  "changed_by_id": []}  # fmt: skip
+    for deal in deals.select(["deal_id", "owner_id", "deal_stage", "created_at", "closed_at", "updated_at"]).to_pylist():
+        final = stages.index(deal["deal_stage"])
+        path = list(range(final + 1)) if final < len(OPEN_DEAL_STAGES) else (
+            list(range(len(OPEN_DEAL_STAGES))) + [final] if deal["deal_stage"] == "closedwon" else [0, final])
+        start, end = deal["created_at"], deal["closed_at"] or deal["updated_at"]
+        for step, stage in enumerate(path):
+            at = start + (end - start) * step / max(len(path) - 1, 1) if step else start
+            at = at.replace(microsecond=0)
+            rows["history_id"].append(f"{deal['deal_id']}:{stages[stage]}")
+            rows["deal_id"].append(deal["deal_id"])
+            rows["deal_stage"].append(stages[stage])
+            rows["entered_at"].append(at)
+            rows["changed_by_id"].append(deal["owner_id"])
+    return _table("raw_crm", "deal_stage_history", rows)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.live import google_ads, hubspot, linkedin_ads, meta_ads
+from ingestion.live import ga4, google_ads, hubspot, linkedin_ads, meta_ads, pos, salesforce
 from ingestion.live.common import (
     Connector,
     LiveLoad,
@@ -34,16 +34,24 @@ CONNECTORS: dict[str, Connector] = {
 }
 
 
+def live_now(env: Mapping[str, str]) -> dt.datetime:
+    override = env.get("SMARKETING_LIVE_NOW")
+    return dt.datetime.fromisoformat(override) if override else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 def run_connector(schema: str, db_path: str | Path, env: Mapping[str, str] | None = None) -> dict[str, LiveLoad]:
     env = environ(env)
+    if schema == "raw_store":
+        return pos.run(db_path, env, live_now(env))
+    if schema == "raw_web":
+        return ga4.run(db_path, env, live_today(env))
     if schema == "raw_crm":
-        mode = env.get("SMARKETING_CRM_LIVE_SYSTEM", "hubspot")
-        if mode != "hubspot":
-            raise LiveSourceError(f"SMARKETING_CRM_LIVE_SYSTEM={mode!r}: only hubspot has a live connector yet; "
-                                  "use SMARKETING_SOURCE_MODE_CRM=files for Salesforce or Pipedrive exports")
-        override = env.get("SMARKETING_LIVE_NOW")
-        now = dt.datetime.fromisoformat(override) if override else dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        return hubspot.run(db_path, env, now)
+        system = env.get("SMARKETING_CRM_LIVE_SYSTEM", "hubspot").strip().lower()
+        crm = {"hubspot": hubspot.run, "salesforce": salesforce.run}.get(system)
+        if crm is None:
+            raise LiveSourceError(f"SMARKETING_CRM_LIVE_SYSTEM={system!r}: live CRM connectors are hubspot and "
+                                  "salesforce; use SMARKETING_SOURCE_MODE_CRM=files for Pipedrive or other exports")
+        return crm(db_path, env, live_now(env))
     connector = CONNECTORS.get(schema)
     if connector is None:
         raise LiveSourceError(

@@ -26,8 +26,9 @@ from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import JSONDecodeError, Timeout
 
 from ingestion.files.transform import _arrow_type
-from ingestion.raw_merge import CURSOR_TABLE, ensure_audit_tables, ident, merge_rows
+from ingestion.raw_merge import CURSOR_TABLE, QUARANTINE_TABLE, ensure_audit_tables, ident, merge_rows
 from ingestion.raw_schema import RAW_TABLES
+from ingestion.sources import PRIMARY_KEYS
 
 LANDING_SCHEMA = "landing_api"  # every API record as received (JSON): new fields are kept here
 
@@ -73,6 +74,10 @@ def pages(source: str, token_var: str, fetch: Callable[[], Iterable[Any]]) -> It
         yield from fetch()
     except HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None
+        body = exc.response.text[:2000] if exc.response is not None else ""
+        if status == 403 and "REQUEST_LIMIT_EXCEEDED" in body:
+            raise LiveSourceError(f"{source}: the API's request limit is exhausted (HTTP 403 REQUEST_LIMIT_EXCEEDED); "
+                                  "retry after the limit resets") from None
         if status in (401, 403):
             raise CredentialsError(
                 f"{source}: the API refused the credentials (HTTP {status}); check {token_var}"
@@ -144,6 +149,8 @@ class LiveLoad(BaseModel):
     rows_loaded: int
     rows_in_window_replaced: int
     new_fields: list[str]
+    rows_removed: int = 0  # records the source deleted (or converted away): their rows left the raw table
+    rows_quarantined: int = 0  # records that cannot make a row, kept in raw_quarantine.quarantined_rows
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -154,7 +161,9 @@ class LiveLoad(BaseModel):
             "pages": self.pages,
             "rows_in": self.records_fetched,
             "rows_loaded": self.rows_loaded,
-            "reconciled": self.records_fetched == self.rows_loaded,
+            "rows_removed": self.rows_removed,
+            "rows_quarantined": self.rows_quarantined,
+            "reconciled": self.records_fetched == self.rows_loaded + self.rows_removed + self.rows_quarantined,
             "new_fields_kept_in_landing_api": self.new_fields,
         }
 
@@ -167,6 +176,12 @@ class Pulled:
     rows: list[dict[str, Any]]
     pages: int
     known_fields: set[str] = field(default_factory=set)
+    # Records that say a row is gone (deleted in the source, or a lead converted into a contact): landed as
+    # received, and the raw rows with these keys (the table's single-column key) are deleted.
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    removed_keys: list[str] = field(default_factory=list)
+    # Records that cannot make a row: (where: file and line or request, field, reason, record).
+    quarantined: list[tuple[str, int | None, str, str, dict[str, Any]]] = field(default_factory=list)
 
 
 def check_required(source: str, schema: str, table: str, rows: list[dict[str, Any]],
@@ -189,10 +204,11 @@ def store(db_path: str, source: str, schema: str, table: str, window: Window, pu
     contract = RAW_TABLES[schema][table]
     arrow = pa.table({c: pa.array([_coerce(r.get(c), t) for r in pulled.rows], type=_arrow_type(t))
                       for c, t in contract.items()})  # fmt: skip
-    content = json.dumps(pulled.records, sort_keys=True, default=str).encode()
+    landed = pulled.records + pulled.removed + [q[4] for q in pulled.quarantined]
+    content = json.dumps(landed, sort_keys=True, default=str).encode()
     batch_id = hashlib.sha256(f"{source}|{window.start}|{window.end}|".encode() + content).hexdigest()[:16]
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    new_fields = sorted({p for r in pulled.records for p in leaf_paths(r)} - pulled.known_fields)
+    new_fields = sorted({p for r in landed for p in leaf_paths(r)} - pulled.known_fields)
     label = f"api:{source}:{window.start}..{window.end}"
     con = duckdb.connect(str(db_path))
     try:
@@ -203,7 +219,7 @@ def store(db_path: str, source: str, schema: str, table: str, window: Window, pu
             con.execute(f"create schema if not exists {LANDING_SCHEMA}")
             con.execute(f"create table if not exists {landing} (_batch_id varchar, _loaded_at timestamp, "
                         f"_source varchar, record json)")  # fmt: skip
-            con.register("_records", pa.table({"record": [json.dumps(r, default=str) for r in pulled.records]},
+            con.register("_records", pa.table({"record": [json.dumps(r, default=str) for r in landed]},
                                               schema=pa.schema([("record", pa.string())])))
             con.execute(f"insert into {landing} select ?, ?, ?, cast(record as json) from _records",
                         [batch_id, loaded_at, label])  # fmt: skip
@@ -220,6 +236,15 @@ def store(db_path: str, source: str, schema: str, table: str, window: Window, pu
                 replaced = con.execute(f"select count(*) from {target} where {where}",
                                        [window.start, window.end, *accounts]).fetchone()[0]  # fmt: skip
                 con.execute(f"delete from {target} where {where}", [window.start, window.end, *accounts])
+            if pulled.removed_keys:
+                (key,) = PRIMARY_KEYS[schema][table]
+                con.register("_removed", pa.table({"k": pa.array(sorted(set(pulled.removed_keys)), pa.string())}))
+                con.execute(f"delete from {target} where {ident(key)} in (select k from _removed)")
+                con.unregister("_removed")
+            for where, line, column, reason, record in pulled.quarantined:
+                con.execute(f"insert into {QUARANTINE_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [batch_id, source, f"{schema}.{table}", where, line, column, None, reason,
+                             json.dumps(record, default=str), loaded_at])  # fmt: skip
             written = merge_rows(con, schema, table, arrow, batch_id, loaded_at, label)
             if written != len(pulled.records):
                 raise LiveSourceError(f"{source}: fetched {len(pulled.records)} records but wrote {written} rows")
@@ -234,8 +259,8 @@ def store(db_path: str, source: str, schema: str, table: str, window: Window, pu
     return LiveLoad(
         source=source, table=table, window_start=str(window.start), window_end=str(window.end),
         cursor_before=window.cursor_before, cursor_after=cursor_after, pages=pulled.pages,
-        records_fetched=len(pulled.records), rows_loaded=written, rows_in_window_replaced=int(replaced),
-        new_fields=new_fields,
+        records_fetched=len(landed), rows_loaded=written, rows_in_window_replaced=int(replaced),
+        new_fields=new_fields, rows_removed=len(pulled.removed), rows_quarantined=len(pulled.quarantined),
     )  # fmt: skip
 
 

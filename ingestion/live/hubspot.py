@@ -3,7 +3,9 @@ last-modified date, paged with ``paging.next.after``), deals' contact and compan
 associations batch read, and owners (full list each run). Cursor: the latest last-modified time seen,
 minus ``SMARKETING_HUBSPOT_LOOKBACK_HOURS`` on the next run (HubSpot indexes search with a delay).
 
-Not yet: engagements (calls, e-mails, meetings) and deal stage history (``propertiesWithHistory``).
+Engagements: calls, e-mails and meetings (each a CRM object searched the same way, with its contact from
+the v4 associations) into ``raw_crm.engagements``. Deal stage history: the changed deals re-read with
+``propertiesWithHistory=dealstage`` (batch read, 50 per call) into ``raw_crm.deal_stage_history``.
 """
 
 from __future__ import annotations
@@ -57,7 +59,28 @@ OBJECTS: dict[str, tuple[str, str, dict[str, str]]] = {
         "updated_at": "hs_lastmodifieddate"}),
 }  # fmt: skip
 REQUIRED = {"contacts": ("contact_id", "updated_at"), "companies": ("company_id", "updated_at"),
-            "deals": ("deal_id", "deal_stage", "updated_at"), "owners": ("owner_id",)}  # fmt: skip
+            "deals": ("deal_id", "deal_stage", "updated_at"), "owners": ("owner_id",),
+            "engagements": ("engagement_id", "engagement_type", "occurred_at"),
+            "deal_stage_history": ("history_id", "deal_id", "deal_stage", "entered_at")}  # fmt: skip
+
+# engagement object: (type, properties read); all are modified on hs_lastmodifieddate, happen at hs_timestamp
+ENGAGEMENTS: dict[str, tuple[str, list[str]]] = {
+    "calls": ("CALL", ["hs_timestamp", "hubspot_owner_id", "hs_call_direction", "hs_call_disposition",
+                       "hs_call_status", "hs_lastmodifieddate"]),
+    "emails": ("EMAIL", ["hs_timestamp", "hubspot_owner_id", "hs_email_direction", "hs_email_status",
+                         "hs_lastmodifieddate"]),
+    "meetings": ("MEETING", ["hs_timestamp", "hubspot_owner_id", "hs_meeting_outcome", "hs_lastmodifieddate"]),
+}  # fmt: skip
+# HubSpot's default call dispositions (outcome ids); a portal's own dispositions are kept as their id.
+CALL_DISPOSITIONS = {
+    "f240bbac-87c9-4f6e-bf70-924b57d47db7": "CONNECTED",
+    "73a0d17f-1163-4015-bdd5-ec830791da20": "NO_ANSWER",
+    "b2cf5968-551e-4856-9783-52b3da59a7d0": "LEFT_VOICEMAIL",
+    "a4c4c377-d246-4b32-a13b-75a56a4cd0ff": "LEFT_LIVE_MESSAGE",
+    "9d9162e7-6cf3-4944-bf63-4dff82258764": "BUSY",
+    "17b47fee-58de-441e-a44c-c6300d46f273": "WRONG_NUMBER",
+}
+EMAIL_DIRECTIONS = {"EMAIL": "OUTBOUND", "INCOMING_EMAIL": "INBOUND", "FORWARDED_EMAIL": "OUTBOUND"}
 
 
 @dataclass(frozen=True)
@@ -106,6 +129,8 @@ def run(db_path: str | Path, env: Mapping[str, str], now: dt.datetime) -> dict[s
         if table == "deals":
             known |= {"associations.contacts", "associations.companies"}
         pulls[table] = (Window(since, now, before), Pulled(records, rows, page_count, known), after)
+    pulls["engagements"] = _pull_engagements(client, cfg, cursors.get("engagements"), now)
+    pulls["deal_stage_history"] = _pull_stage_history(client, pulls["deals"], cursors.get("deal_stage_history"))
     owners, owner_pages = _owners(client)
     owner_rows = [_owner_row(o) for o in owners]
     check_required("hubspot", SCHEMA, "owners", owner_rows, REQUIRED["owners"])
@@ -138,11 +163,88 @@ def _search(client: Any, obj: str, modified: str, properties: list[str], since: 
     return records, count
 
 
-def _associations(client: Any, to: str, ids: list[str]) -> dict[str, list[str]]:
+def _pull_engagements(client: Any, cfg: Config, before: str | None, now: dt.datetime) -> tuple[Window, Pulled, str]:
+    """Calls, e-mails and meetings changed since the cursor. The cursor moves to the earliest of the three
+    types' latest modification, so a type that lags behind is asked again from where it stood."""
+    since = parse_utc(before) - cfg.lookback if before else now - dt.timedelta(days=cfg.initial_days)
+    records: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    page_count = 0
+    latest: list[dt.datetime] = []
+    known = {"id", "createdAt", "updatedAt", "archived", "type", "associations.contacts"}
+    for obj, (kind, properties) in ENGAGEMENTS.items():
+        found, count = _search(client, obj, "hs_lastmodifieddate", properties, since)
+        found = list({r["id"]: r for r in found}.values())
+        page_count += count
+        links = _associations(client, "contacts", [r["id"] for r in found], from_obj=obj) if found else {}
+        for record in found:
+            record["type"] = kind
+            record["associations"] = {"contacts": links.get(str(record["id"]), [])}
+            rows.append(_engagement_row(kind, record))
+        known |= {f"properties.{p}" for p in properties}
+        stamps = [parse_utc(r["properties"]["hs_lastmodifieddate"]) for r in found
+                  if (r.get("properties") or {}).get("hs_lastmodifieddate")]  # fmt: skip
+        if stamps:
+            latest.append(max(stamps))
+        records.extend(found)
+    check_required("hubspot", SCHEMA, "engagements", rows, REQUIRED["engagements"])
+    after = min(latest).isoformat() if latest else (before or since.isoformat())
+    return Window(since, now, before), Pulled(records, rows, page_count, known), after
+
+
+def _engagement_row(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    props = record.get("properties") or {}
+    if kind == "CALL":
+        direction = props.get("hs_call_direction")
+        disposition = props.get("hs_call_disposition")
+        outcome = CALL_DISPOSITIONS.get(disposition or "", disposition or props.get("hs_call_status"))
+    elif kind == "EMAIL":
+        direction = EMAIL_DIRECTIONS.get(props.get("hs_email_direction") or "", props.get("hs_email_direction"))
+        outcome = "REPLIED" if direction == "INBOUND" else props.get("hs_email_status")
+    else:
+        direction, outcome = None, props.get("hs_meeting_outcome")
+    return {"engagement_id": record.get("id"), "engagement_type": kind,
+            "contact_id": next(iter(record["associations"]["contacts"]), None),
+            "owner_id": props.get("hubspot_owner_id"), "occurred_at": props.get("hs_timestamp"),
+            "direction": direction, "outcome": outcome}  # fmt: skip
+
+
+def _pull_stage_history(client: Any, deals: tuple[Window, Pulled, str], before: str | None) -> tuple[Window, Pulled, str]:
+    """Every dealstage value the changed deals ever had (``propertiesWithHistory``), one row per change."""
+    window, pulled, after = deals
+    ids = [str(r["id"]) for r in pulled.records]
+    records: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    page_count = 0
+    for start in range(0, len(ids), 50):  # HubSpot caps batch reads with history at 50 records
+        def call(chunk: list[str] = ids[start: start + 50]):
+            response = client.post("/crm/v3/objects/deals/batch/read",
+                                   json={"propertiesWithHistory": ["dealstage"], "properties": [],
+                                         "inputs": [{"id": i} for i in chunk]})  # fmt: skip
+            response.raise_for_status()
+            return [response.json()]
+
+        for answer in pages("hubspot", TOKEN_VAR, call):
+            page_count += 1
+            for deal in answer.get("results", []):
+                for change in (deal.get("propertiesWithHistory") or {}).get("dealstage", []):
+                    entered = change.get("timestamp")
+                    ms = int(parse_utc(entered).replace(tzinfo=dt.UTC).timestamp() * 1000) if entered else None
+                    records.append({"dealId": deal.get("id"), **change})
+                    rows.append({"history_id": f"{deal.get('id')}:{ms}" if ms is not None else None,
+                                 "deal_id": deal.get("id"), "deal_stage": change.get("value"),
+                                 "entered_at": entered,
+                                 "changed_by_id": change.get("updatedByUserId") or change.get("sourceId")})  # fmt: skip
+    check_required("hubspot", SCHEMA, "deal_stage_history", rows, REQUIRED["deal_stage_history"])
+    known = {"dealId", "value", "timestamp", "sourceType", "sourceId", "sourceLabel", "updatedByUserId"}
+    return Window(window.start, window.end, before), Pulled(records, rows, page_count, known), after
+
+
+def _associations(client: Any, to: str, ids: list[str], from_obj: str = "deals") -> dict[str, list[str]]:
     links: dict[str, list[str]] = {}
     for start in range(0, len(ids), 1000):
         def call(chunk: list[str] = ids[start: start + 1000]):
-            response = client.post(f"/crm/v4/associations/deals/{to}/batch/read",
+            response = client.post(f"/crm/v4/associations/{from_obj}/{to}/batch/read",
                                    json={"inputs": [{"id": str(i)} for i in chunk]})  # fmt: skip
             response.raise_for_status()
             return [response.json()]

@@ -40,7 +40,9 @@ converted as (
     -- Monthly rate of the account's calendar month; through EUR, so any reporting currency works.
     select
         aggregated.*,
-        account_rate.rate_to_eur / reporting_rate.rate_to_eur as fx_rate_to_reporting
+        -- Rounded to 10 decimals here so that every database multiplies the same number (DuckDB
+        -- divides decimals in floating point, PostgreSQL in exact numeric).
+        cast(account_rate.rate_to_eur / reporting_rate.rate_to_eur as decimal(18, 10)) as fx_rate_to_reporting
 
     from aggregated
 

@@ -12,17 +12,24 @@ rule_credits as (
 
 ),
 
+{#- The data-driven models are a dbt Python model, which only the DuckDB adapter runs. -#}
+{% set has_data_driven = target.type == 'duckdb' %}
+
+{% if has_data_driven %}
 data_driven_credits as (
 
     select * from {{ ref('int_touchpoints_credited_data_driven') }}
 
 ),
+{% endif %}
 
 credits as (
 
     select touchpoint_id, attribution_model, credit from rule_credits
+    {% if has_data_driven %}
     union all
     select touchpoint_id, attribution_model, credit from data_driven_credits
+    {% endif %}
 
 ),
 

@@ -48,6 +48,12 @@ sla as (
 
 ),
 
+pii_salt as (
+
+    select * from {{ ref('stg_pii__salt') }}
+
+),
+
 stage_timestamps as (
 
     select
@@ -112,6 +118,7 @@ joined as (
 
     select
         contacts.contact_id as lead_id,
+        {{ smarketing.salted_hash('contacts.email_normalised', 'pii_salt.pii_salt') }} as email_hash,
         lead_channels.channel,
         lead_channels.channel_attribution,
         lead_channels.first_session_id,
@@ -179,6 +186,8 @@ joined as (
 
     from contacts
 
+    cross join pii_salt
+
     left join companies
         on contacts.company_id = companies.company_id
 
@@ -206,6 +215,7 @@ final as (
 
     select
         cast(lead_id as {{ dbt.type_string() }}) as lead_id,
+        cast(email_hash as {{ dbt.type_string() }}) as email_hash,
         cast(channel as {{ dbt.type_string() }}) as channel,
         cast(channel_attribution as {{ dbt.type_string() }}) as channel_attribution,
         cast(first_session_id as {{ dbt.type_string() }}) as first_session_id,
