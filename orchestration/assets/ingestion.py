@@ -9,16 +9,15 @@ import time
 from pathlib import Path
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 
 from ingestion.demo.world import generate_world, write_world
 from ingestion.raw_loader import load_parquet_tables
 from ingestion.raw_schema import RAW_TABLES
-from orchestration.metadata import relations_metadata
-from dagster_duckdb import DuckDBResource
-
-from orchestration.resources import WAREHOUSE_POOL, DemoWorldResource
 from ingestion.sources import SourceMode, SourceSettings
 from orchestration.assets.sources import load_from_api, load_from_files
+from orchestration.metadata import relations_metadata
+from orchestration.resources import WAREHOUSE_POOL, DemoWorldResource
 
 DEMO_WORLD = dg.AssetKey("demo_world")
 
