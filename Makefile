@@ -35,7 +35,7 @@ dev: manifest
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 lint: install
-	$(VENV)/bin/ruff check ingestion orchestration tests
+	$(VENV)/bin/ruff check ingestion orchestration tests bench attribution postgres_target
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

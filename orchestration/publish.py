@@ -168,3 +168,35 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def publish_parquet(serving_path: Path, parquet_dir: Path) -> Path:
+    """Export the published marts as Parquet, one folder per build, and flip ``current`` to it.
+
+    ``<parquet_dir>/builds/<build id>/<table>.parquet`` is written in full first; then the
+    ``<parquet_dir>/current`` symlink is replaced atomically, so a reader globbing ``current/*.parquet``
+    sees one build or the next. The previous build's folder is removed afterwards.
+    """
+    publication = read_publication(serving_path)
+    if publication is None:
+        raise PublishError(f"nothing published yet at {serving_path}")
+    builds = Path(parquet_dir) / "builds"
+    target = builds / publication.build_id
+    staging = builds / f".{publication.build_id}.tmp"
+    staging.mkdir(parents=True, exist_ok=False)
+    with duckdb.connect(str(serving_path), read_only=True) as con:
+        for relation in publication.tables:
+            table = relation.split(".", 1)[1]
+            con.execute(f"copy (select * from {relation}) to {_sql_str(str(staging / (table + '.parquet')))} (format parquet)")
+    staging.rename(target)
+    current = Path(parquet_dir) / "current"
+    previous = current.resolve() if current.is_symlink() else None
+    link = Path(parquet_dir) / f".current.{publication.build_id}.tmp"
+    link.symlink_to(Path("builds") / publication.build_id, target_is_directory=True)
+    os.replace(link, current)
+    _fsync_dir(Path(parquet_dir))
+    if previous is not None and previous != target.resolve() and previous.is_dir():
+        for file in previous.iterdir():
+            file.unlink()
+        previous.rmdir()
+    return target

@@ -57,13 +57,17 @@ class ServingResource(dg.ConfigurableResource):
 
     path: str
     storage_version: str = SERVING_STORAGE_VERSION
+    parquet_dir: str | None = None  # also export the marts as Parquet (a `current` symlink per build)
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
         "agreement": AgreementResource(path=str(settings.agreement_path)),
         "quality_docs": QualityResource(docs_dir=str(settings.quality_docs_dir)),
-        "serving": ServingResource(path=str(settings.serving_file)),
+        "serving": ServingResource(
+            path=str(settings.serving_file),
+            parquet_dir=str(settings.serving_parquet_dir) if settings.serving_parquet_dir else None,
+        ),
         "duckdb": DuckDBResource(database=str(settings.warehouse_path)),
         "demo": DemoWorldResource(
             out_dir=str(settings.demo_world_dir),

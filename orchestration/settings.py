@@ -29,6 +29,9 @@ class Settings(BaseModel):
         default=None, description="the published marts BI reads (SMARKETING_SERVING); default data/serving/"
     )
     quality_dir: Path | None = Field(default=None, description="GX Data Docs per run (SMARKETING_QUALITY_DIR)")
+    serving_parquet_dir: Path | None = Field(
+        default=None, description="also publish the marts as Parquet here (SMARKETING_SERVING_PARQUET_DIR)"
+    )
 
     @property
     def serving_file(self) -> Path:
@@ -54,5 +57,10 @@ class Settings(BaseModel):
             agreement_path=Path(env.get("SMARKETING_AGREEMENT", PROJECT_ROOT / "agreement.yml")).resolve(),
             serving_path=Path(env["SMARKETING_SERVING"]).resolve() if env.get("SMARKETING_SERVING") else None,
             quality_dir=Path(env["SMARKETING_QUALITY_DIR"]).resolve() if env.get("SMARKETING_QUALITY_DIR") else None,
+            serving_parquet_dir=(
+                Path(env["SMARKETING_SERVING_PARQUET_DIR"]).resolve()
+                if env.get("SMARKETING_SERVING_PARQUET_DIR")
+                else None
+            ),
         )
 

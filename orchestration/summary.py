@@ -79,8 +79,10 @@ def format_summary(s: FunnelSummary) -> str:
             f"  SQLs           {s.sqls:>10,}",
             f"  opportunities  {s.opportunities:>10,}",
             f"  customers      {s.customers:>10,}",
-            f"  revenue        {s.revenue:>10,.0f} {s.currency} from leads"
-            f" (+ {s.walk_in_revenue:,.0f} {s.currency} from store walk-ins with no lead)",
+            (
+                f"  revenue        {s.revenue:>10,.0f} {s.currency} from leads"
+                f" (+ {s.walk_in_revenue:,.0f} {s.currency} from store walk-ins with no lead)"
+            ),
             f"  lead-to-sale   {rate:>10}  ({s.customers} customers / {s.leads} leads this week, period rate)",
         ]
     )

@@ -12,7 +12,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.assets.dbt import RELATIONS
-from orchestration.publish import manifest_path, publish_marts
+from orchestration.publish import manifest_path, publish_marts, publish_parquet
 from orchestration.resources import WAREHOUSE_POOL, AgreementResource, ServingResource
 
 MART_KEYS = sorted((k for k in RELATIONS if k.path[0] == "marts"), key=lambda k: k.to_user_string())
@@ -41,8 +41,13 @@ def publish(
         agreement_version=str(agreement.load().version),
     )
     context.log.info("published %d tables to %s", len(publication.tables), publication.serving_path)
+    parquet = {}
+    if serving.parquet_dir:  # optional: the same marts as Parquet, for tools that read files
+        folder = publish_parquet(Path(publication.serving_path), Path(serving.parquet_dir))
+        parquet = {"parquet": dg.MetadataValue.path(str(folder))}
     return dg.MaterializeResult(
         metadata={
+            **parquet,
             "serving_file": dg.MetadataValue.path(publication.serving_path),
             "manifest": dg.MetadataValue.path(str(manifest_path(Path(publication.serving_path)))),
             "build_id": publication.build_id,
