@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
+from ingestion.warehouse import connect as connect_warehouse
 
 PII_SALT_ENV = "SMARKETING_PII_SALT"
 DEMO_PII_SALT = "smarketing-demo-salt-not-secret"
@@ -32,7 +32,7 @@ def write_pii_salt(db_path: str | Path, salt: str) -> bool:
     Returns False (and writes nothing) when the table already holds exactly this salt.
     """
     check_salt(salt)
-    with duckdb.connect(str(db_path)) as con:
+    with connect_warehouse(db_path) as con:
         exists = con.execute(
             "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [PII_SCHEMA, PII_TABLE]
         ).fetchone()[0]

@@ -1,8 +1,10 @@
 """Load Parquet files into the raw layer: contract-checked, cast, all tables of a source in one transaction.
 
 Framework-free so that the demo CLI, file drops and live connectors share it. DuckDB reads the files
-itself (no Python rows). A table whose current ``_batch_id`` equals the new file's fingerprint is left
-alone, so loading the same files twice changes nothing, ``_loaded_at`` included.
+itself (no Python rows). A full load replaces each table; a table whose current ``_batch_id`` equals
+the new load's fingerprint is left alone, so loading the same files twice changes nothing, ``_loaded_at``
+included. A partial load (a daily partition's window) upserts, on the natural key, only the rows whose
+event date falls in the window (or is unknown).
 """
 
 from __future__ import annotations
@@ -15,10 +17,37 @@ import duckdb
 from pydantic import BaseModel
 
 from ingestion.raw_schema import LOAD_METADATA, RAW_TABLES
+from ingestion.sources import PARTITION_COLUMNS, PRIMARY_KEYS
+from ingestion.warehouse import connect as connect_warehouse
 
 
 class RawContractError(ValueError):
     """A file does not have exactly the columns the raw contract declares."""
+
+
+class LoadWindow(BaseModel):
+    """Rows whose event time is in [start, end): aware datetimes in the partitions' time zone. No start:
+    from the beginning, replacing the table (a full refresh); no end: up to whatever has arrived."""
+
+    start: dt.datetime | None
+    end: dt.datetime | None
+
+    def predicate(self, column: str, sql_type: str) -> str | None:
+        """SQL selecting the window's rows by ``column``; rows with no event time always qualify."""
+        col = _ident(column)
+        if sql_type == "TIMESTAMP":  # naive UTC
+            value, cast = col, "timestamp"
+            start, end = (b.astimezone(dt.UTC).replace(tzinfo=None) if b else None for b in (self.start, self.end))
+        else:  # a date in the source's own calendar, compared with the partitions' local days
+            value, cast = f"try_cast({col} as date)", "date"
+            start, end = (b.date() if b else None for b in (self.start, self.end))
+        bounds = [f"{value} >= cast({_literal(start)} as {cast})"] if start else []
+        bounds += [f"{value} < cast({_literal(end)} as {cast})"] if end else []
+        return f"({' and '.join(bounds)} or {value} is null)" if bounds else None
+
+    @property
+    def label(self) -> str:
+        return f"{self.start.date() if self.start else 'start'}..{self.end.date() if self.end else 'latest'}"
 
 
 class TableLoad(BaseModel):
@@ -28,6 +57,7 @@ class TableLoad(BaseModel):
     rows_loaded: int
     skipped: bool
     batch_id: str
+    window: str | None = None  # the partial load's window, when not a full replace
 
 
 class LoadResult(BaseModel):
@@ -50,12 +80,15 @@ def file_batch_id(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def load_parquet_tables(db_path: str | Path, schema: str, files: dict[str, Path], source: str) -> LoadResult:
-    """Replace raw tables `schema.<table>` from Parquet files, all or nothing for the source."""
+def load_parquet_tables(
+    db_path: str | Path, schema: str, files: dict[str, Path], source: str, window: LoadWindow | None = None
+) -> LoadResult:
+    """Load raw tables `schema.<table>` from Parquet files, all or nothing for the source: replace them
+    (no window, or a window without start), or upsert the window's rows."""
     if schema not in RAW_TABLES:
         raise RawContractError(f"unknown raw schema {schema!r}; expected one of {sorted(RAW_TABLES)}")
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    con = duckdb.connect(str(db_path))
+    con = connect_warehouse(db_path)
     try:
         con.execute("set enable_progress_bar = false")
         # Check every file before touching the database, so a bad file leaves all tables as they were.
@@ -63,14 +96,19 @@ def load_parquet_tables(db_path: str | Path, schema: str, files: dict[str, Path]
         for table, path in files.items():
             _check_columns(con, schema, table, Path(path))
             batch_ids[table] = file_batch_id(Path(path))
+            if window is not None and window.end is not None:  # a full load up to a day is its own batch
+                batch_ids[table] += f":{window.label}"
         results: dict[str, TableLoad] = {}
         con.execute("begin transaction")
         try:
             con.execute(f"create schema if not exists {_ident(schema)}")
             for table, path in files.items():
-                results[table] = _load_table(
-                    con, schema, table, Path(path), batch_ids[table], loaded_at, f"{source}:{Path(path).name}"
-                )
+                label = f"{source}:{Path(path).name}"
+                if window is not None and window.start is not None:
+                    results[table] = _upsert_window(con, schema, table, Path(path), window, loaded_at, label)
+                else:
+                    results[table] = _load_table(con, schema, table, Path(path), batch_ids[table], loaded_at, label,
+                                                 window)  # fmt: skip
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
@@ -106,9 +144,11 @@ def _load_table(
     batch_id: str,
     loaded_at: dt.datetime,
     source_label: str,
+    window: LoadWindow | None = None,
 ) -> TableLoad:
     target = f"{_ident(schema)}.{_ident(table)}"
-    rows_in = con.execute(f"select count(*) from read_parquet({_literal(path)})").fetchone()[0]
+    where = _window_filter(schema, table, window)
+    rows_in = con.execute(f"select count(*) from read_parquet({_literal(path)}){where}").fetchone()[0]
     if _current_batch_id(con, schema, table) == batch_id:
         rows = con.execute(f"select count(*) from {target}").fetchone()[0]
         return TableLoad(table=table, file=str(path), rows_in=rows_in, rows_loaded=rows, skipped=True,
@@ -117,7 +157,7 @@ def _load_table(
     metadata = ", ".join(f"cast(? as {t}) as {_ident(c)}" for c, t in LOAD_METADATA.items())
     try:
         con.execute(
-            f"create or replace table {target} as select {casts}, {metadata} from read_parquet({_literal(path)})",
+            f"create or replace table {target} as select {casts}, {metadata} from read_parquet({_literal(path)}){where}",
             [batch_id, loaded_at, source_label],
         )
     except duckdb.Error as exc:
@@ -131,6 +171,47 @@ def _load_table(
                      batch_id=batch_id)  # fmt: skip
 
 
+def _window_filter(schema: str, table: str, window: LoadWindow | None) -> str:
+    column = PARTITION_COLUMNS.get(schema, {}).get(table)
+    predicate = window.predicate(column, RAW_TABLES[schema][table][column]) if window and column else None
+    return f" where {predicate}" if predicate else ""
+
+
+def _upsert_window(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    path: Path,
+    window: LoadWindow,
+    loaded_at: dt.datetime,
+    source_label: str,
+) -> TableLoad:
+    """Replace, on the natural key, the rows of the window: restated days and changed records win."""
+    target = f"{_ident(schema)}.{_ident(table)}"
+    contract = RAW_TABLES[schema][table]
+    casts = ", ".join(f"cast({_ident(c)} as {t}) as {_ident(c)}" for c, t in contract.items())
+    where = _window_filter(schema, table, window)
+    try:
+        con.execute(
+            f"create or replace temp table _window as select {casts} from read_parquet({_literal(path)}){where}"
+        )
+    except duckdb.Error as exc:
+        raise RawContractError(f"{schema}.{table} (file {path}): cannot cast to the contract types: {exc}") from exc
+    rows_in = con.execute("select count(*) from _window").fetchone()[0]
+    columns = ", ".join(f"{_ident(c)} {t}" for c, t in {**contract, **LOAD_METADATA}.items())
+    con.execute(f"create table if not exists {target} ({columns})")
+    match = " and ".join(f"t.{_ident(k)} = w.{_ident(k)}" for k in PRIMARY_KEYS[schema][table])
+    con.execute(f"delete from {target} t where exists (select 1 from _window w where {match})")
+    batch_id = f"{file_batch_id(path)}:{window.label}"
+    metadata = ", ".join(f"cast(? as {t})" for t in LOAD_METADATA.values())
+    con.execute(f"insert into {target} select *, {metadata} from _window", [batch_id, loaded_at, source_label])
+    con.execute("drop table _window")
+    # A partial load changes the table: a later full load of the same file must not be skipped.
+    con.execute(f"comment on table {target} is {_literal(batch_id)}")
+    return TableLoad(table=table, file=str(path), rows_in=rows_in, rows_loaded=rows_in, skipped=False,
+                     batch_id=batch_id, window=window.label)  # fmt: skip
+
+
 def _current_batch_id(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:
     row = con.execute(
         "select comment from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
@@ -140,8 +221,9 @@ def _current_batch_id(con: duckdb.DuckDBPyConnection, schema: str, table: str) -
     columns = {r[0] for r in con.execute(f"describe {_ident(schema)}.{_ident(table)}").fetchall()}
     if "_batch_id" not in columns:
         return None
-    loaded = con.execute(f"select any_value(_batch_id) from {_ident(schema)}.{_ident(table)}").fetchone()[0]
-    return loaded if loaded is not None else row[0]
+    if row[0]:  # set by every demo load, full or partial
+        return row[0]
+    return con.execute(f"select any_value(_batch_id) from {_ident(schema)}.{_ident(table)}").fetchone()[0]
 
 
 def _ident(name: str) -> str:

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ingestion.raw_schema import LOAD_METADATA, RAW_TABLES
 from ingestion.sources import PRIMARY_KEYS
+from ingestion.warehouse import connect as connect_warehouse
 
 AUDIT_SCHEMA = "raw_quarantine"
 QUARANTINE_TABLE = f"{AUDIT_SCHEMA}.quarantined_rows"
@@ -89,7 +90,7 @@ def prepare_source_tables(db_path: str, schema: str) -> dict[str, int]:
     demo world left there are removed (a source switched from demo to real data must not mix both).
     Returns the demo rows removed per table."""
     removed: dict[str, int] = {}
-    con = duckdb.connect(str(db_path))
+    con = connect_warehouse(db_path)
     try:
         con.execute("begin transaction")
         ensure_audit_tables(con)

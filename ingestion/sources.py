@@ -40,6 +40,26 @@ PRIMARY_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# The event date a daily partition selects rows by (naive-UTC timestamps, or dates in the ad account's
+# time zone); CRM records by their last update, so a changed contact is reloaded whole. Tables not
+# listed here (owners) are small and reloaded whole on every partial load.
+PARTITION_COLUMNS: dict[str, dict[str, str]] = {
+    "raw_google_ads": {"ad_stats": "segments_date"},
+    "raw_meta_ads": {"ad_insights": "date_start"},
+    "raw_linkedin_ads": {"ad_analytics": "date_range_start"},
+    "raw_web": {"sessions": "session_started_at", "page_views": "viewed_at", "form_submissions": "submitted_at"},
+    "raw_crm": {
+        "contacts": "updated_at",
+        "companies": "updated_at",
+        "engagements": "occurred_at",
+        "deals": "updated_at",
+        "deal_stage_history": "entered_at",
+        "contact_merges": "merged_at",
+    },
+    "raw_store": {"purchases": "purchased_at", "loyalty_members": "joined_at"},
+}
+
+
 class SourceMode(StrEnum):
     DEMO = "demo"
     FILES = "files"

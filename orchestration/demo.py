@@ -9,6 +9,7 @@ import time
 
 import dagster as dg
 
+from orchestration.partitions import full_refresh_tags
 from orchestration.settings import Settings
 from orchestration.summary import format_summary, funnel_summary, today_in
 
@@ -25,7 +26,7 @@ def main() -> int:
     # dbt's own console output goes to a file; the summary is what the terminal is for.
     with open(log_path, "w") as log, contextlib.redirect_stdout(log):
         result = defs.resolve_job_def("daily_refresh").execute_in_process(
-            instance=instance, run_config=quiet, raise_on_error=False
+            instance=instance, run_config=quiet, raise_on_error=False, tags=full_refresh_tags()
         )
     elapsed = time.perf_counter() - started
     if not result.success:

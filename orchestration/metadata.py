@@ -8,6 +8,8 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from ingestion.warehouse import connect as connect_warehouse
+
 PREVIEW_ROWS = 5
 # Raw tables hold personal data; the UI preview must not show it.
 PERSONAL_COLUMNS = frozenset({"email", "phone", "first_name", "last_name"})
@@ -46,5 +48,5 @@ def table_metadata(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, d
 
 def relations_metadata(db_path: Path, relations: list[str]) -> dict[str, dict[str, dg.MetadataValue]]:
     """Metadata for many relations with one read-only connection (the writer has finished)."""
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect_warehouse(db_path, read_only=True) as con:
         return {relation: table_metadata(con, relation) for relation in relations}

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ingestion.warehouse import connect as connect_warehouse
 from orchestration.agreement import JOB_ROLES, Agreement
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -224,7 +225,7 @@ class SuiteOutcome:
 
 
 def read_relation(warehouse: Path, suite: Suite) -> pd.DataFrame:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         df = con.execute(suite.query).df()
     for column in PERSONAL_COLUMNS:
         if column in df.columns:
@@ -310,7 +311,7 @@ def run_suite(df: pd.DataFrame, suite: Suite, severity: str, docs_dir: Path | No
 
 def known_currencies(warehouse: Path, reporting_currency: str) -> list[str]:
     """Currencies the FX seed can convert, plus the reporting currency."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         try:
             rows = con.execute("select distinct currency_code from seeds.fx_rates").fetchall()
         except duckdb.CatalogException:

@@ -68,7 +68,9 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             path=str(settings.serving_file),
             parquet_dir=str(settings.serving_parquet_dir) if settings.serving_parquet_dir else None,
         ),
-        "duckdb": DuckDBResource(database=str(settings.warehouse_path)),
+        "duckdb": DuckDBResource(
+            database=str(settings.warehouse_path), connection_config=settings.duckdb.config(settings.warehouse_path)
+        ),
         "demo": DemoWorldResource(
             out_dir=str(settings.demo_world_dir),
             scale=settings.demo_scale,

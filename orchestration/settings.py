@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingestion.warehouse import DuckDBSettings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
@@ -24,6 +26,14 @@ class Settings(BaseModel):
     demo_end_date: dt.date = dt.date(2026, 11, 22)
     demo_days: int = Field(default=365, ge=28, le=3660)
     reporting_timezone: str = "Europe/Madrid"
+    partitions_start: dt.date = Field(
+        default=dt.date(2025, 1, 1), description="first daily partition (SMARKETING_PARTITIONS_START)"
+    )
+    late_arriving_days: int = Field(
+        default=3, ge=0, le=90,
+        description="a daily run also reloads and rebuilds this many earlier days (SMARKETING_LATE_ARRIVING_DAYS)",
+    )
+    duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings, description="memory limit, threads, temp dir")
     agreement_path: Path = PROJECT_ROOT / "agreement.yml"
     serving_path: Path | None = Field(
         default=None, description="the published marts BI reads (SMARKETING_SERVING); default data/serving/"
@@ -54,6 +64,9 @@ class Settings(BaseModel):
             demo_seed=int(env.get("SMARKETING_DEMO_SEED", "42")),
             demo_end_date=dt.date.fromisoformat(env.get("SMARKETING_DEMO_END_DATE", "2026-11-22")),
             demo_days=int(env.get("SMARKETING_DEMO_DAYS", "365")),
+            partitions_start=dt.date.fromisoformat(env.get("SMARKETING_PARTITIONS_START", "2025-01-01")),
+            late_arriving_days=int(env.get("SMARKETING_LATE_ARRIVING_DAYS", "3")),
+            duckdb=DuckDBSettings.from_env(env),
             agreement_path=Path(env.get("SMARKETING_AGREEMENT", PROJECT_ROOT / "agreement.yml")).resolve(),
             serving_path=Path(env["SMARKETING_SERVING"]).resolve() if env.get("SMARKETING_SERVING") else None,
             quality_dir=Path(env["SMARKETING_QUALITY_DIR"]).resolve() if env.get("SMARKETING_QUALITY_DIR") else None,

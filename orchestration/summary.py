@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 from pydantic import BaseModel
 
+from ingestion.warehouse import connect as connect_warehouse
 from orchestration.settings import Settings
 
 
@@ -40,7 +41,7 @@ def latest_complete_week(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.d
 
 
 def funnel_summary(warehouse: Path, today: dt.date, currency: str = "EUR") -> FunnelSummary | None:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         week = latest_complete_week(con, today)
         if week is None:
             return None

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from orchestration.partitions import full_refresh_tags
 from tests import independent
 
 SCALE = 0.02
@@ -48,7 +49,7 @@ def pipeline(tmp_path_factory, monkeypatch_module):
     result = (
         build_definitions(settings)
         .resolve_job_def("daily_refresh")
-        .execute_in_process(instance=dg.DagsterInstance.ephemeral())
+        .execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=full_refresh_tags())
     )
     assert result.success
     return {"settings": settings, "result": result, "seconds": time.monotonic() - started}

@@ -27,6 +27,7 @@ from dagster._core.scheduler.instigation import InstigatorState, InstigatorStatu
 from dagster._serdes import serialize_value
 
 from orchestration.assets.postgres import POSTGRES_MARTS_KEY
+from orchestration.partitions import full_refresh_tags
 from tests import pg
 from tests.pii_scan import personal_values
 
@@ -83,7 +84,9 @@ def run(tmp_path_factory, monkeypatch_module, databases, bi_role):
 
     defs = build_definitions(Settings.from_env())
     instance = dg.DagsterInstance.get()
-    result = defs.resolve_job_def("daily_refresh").execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def("daily_refresh").execute_in_process(
+        instance=instance, raise_on_error=False, tags=full_refresh_tags()
+    )
     yield {"defs": defs, "instance": instance, "result": result, "databases": databases, "root": root}
     instance.dispose()
 

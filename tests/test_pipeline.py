@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from orchestration.partitions import full_refresh_tags
 from tests import independent
 
 SCALE = 0.03
@@ -35,7 +36,7 @@ def pipeline(tmp_path_factory, monkeypatch_module):
     settings = Settings.from_env()
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
-    result = defs.resolve_job_def("daily_refresh").execute_in_process(instance=instance)
+    result = defs.resolve_job_def("daily_refresh").execute_in_process(instance=instance, tags=full_refresh_tags())
     assert result.success
     return {"settings": settings, "defs": defs, "instance": instance, "result": result}
 
@@ -150,7 +151,9 @@ def test_rerun_is_idempotent(pipeline):
             }
 
     before = snapshot()
-    result = pipeline["defs"].resolve_job_def("daily_refresh").execute_in_process(instance=pipeline["instance"])
+    result = pipeline["defs"].resolve_job_def("daily_refresh").execute_in_process(
+        instance=pipeline["instance"], tags=full_refresh_tags()
+    )
     assert result.success
     after = snapshot()
     assert before == after

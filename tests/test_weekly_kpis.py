@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from orchestration.partitions import full_refresh_tags
 from orchestration.weekly.metricflow import metric_definitions, mf_query
 from orchestration.weekly.report import format_value, write_report
 
@@ -49,7 +50,9 @@ def world(tmp_path_factory, monkeypatch_module):
     settings = Settings.from_env()
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
-    result = defs.resolve_job_def("daily_refresh").execute_in_process(instance=instance, run_config=QUIET)
+    result = defs.resolve_job_def("daily_refresh").execute_in_process(
+        instance=instance, run_config=QUIET, tags=full_refresh_tags()
+    )
     assert result.success
     return {"root": root, "warehouse": settings.warehouse_path, "defs": defs, "instance": instance}
 

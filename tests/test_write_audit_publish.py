@@ -24,6 +24,7 @@ import yaml
 
 from orchestration import quality
 from orchestration.agreement import DEFAULT_AGREEMENT_PATH, load_agreement
+from orchestration.partitions import full_refresh_tags
 from orchestration.publish import manifest_path, read_publication
 
 SCALE = 0.01
@@ -56,7 +57,8 @@ def _run(env, selection=None):
     defs = build_definitions(env["settings"])
     job = defs.resolve_job_def("daily_refresh")
     return job.execute_in_process(
-        instance=env["instance"], run_config=QUIET, raise_on_error=False, asset_selection=selection
+        instance=env["instance"], run_config=QUIET, raise_on_error=False, asset_selection=selection,
+        tags=full_refresh_tags(),
     ), defs
 
 

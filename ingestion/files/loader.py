@@ -17,7 +17,6 @@ import shutil
 from pathlib import Path
 from typing import Literal
 
-import duckdb
 import pyarrow as pa
 from pydantic import BaseModel
 
@@ -25,6 +24,7 @@ from ingestion.files.mapping import FileMapping, MappingError, find_mapping, map
 from ingestion.files.reader import SUPPORTED_SUFFIXES, FileRejected, read_file
 from ingestion.files.transform import transform
 from ingestion.raw_merge import LEDGER_TABLE, QUARANTINE_TABLE, ensure_audit_tables, merge_rows
+from ingestion.warehouse import connect as connect_warehouse
 
 PROCESSED_DIR = "_processed"
 REJECTED_DIR = "_rejected"
@@ -70,7 +70,7 @@ def pending_files(landing: Path) -> list[Path]:
 def loaded_checksums(db_path: Path) -> set[str]:
     if not Path(db_path).exists():
         return set()
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect_warehouse(db_path, read_only=True) as con:
         exists = con.execute(
             "select count(*) from duckdb_tables() where schema_name = 'raw_quarantine' and table_name = 'file_loads'"
         ).fetchone()[0]
@@ -80,7 +80,7 @@ def loaded_checksums(db_path: Path) -> set[str]:
 def load_file(db_path: Path, source: str, path: Path, mappings_dir: Path) -> FileLoad:
     schema = f"raw_{source}"
     digest = checksum(path)
-    con = duckdb.connect(str(db_path))
+    con = connect_warehouse(db_path)
     try:
         ensure_audit_tables(con)
         earlier = con.execute(f"select file from {LEDGER_TABLE} where checksum = ?", [digest]).fetchone()

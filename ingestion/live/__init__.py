@@ -12,8 +12,6 @@ import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 
-import duckdb
-
 from ingestion.live import ga4, google_ads, hubspot, linkedin_ads, meta_ads, pos, salesforce
 from ingestion.live.common import (
     Connector,
@@ -26,6 +24,7 @@ from ingestion.live.common import (
     store,
 )
 from ingestion.raw_merge import ensure_audit_tables
+from ingestion.warehouse import connect as connect_warehouse
 
 CONNECTORS: dict[str, Connector] = {
     "raw_google_ads": google_ads.CONNECTOR,
@@ -62,7 +61,7 @@ def run_connector(schema: str, db_path: str | Path, env: Mapping[str, str] | Non
     config = connector.config(env)  # fails fast, naming the variable, before any request
     lookback = int(env.get(f"SMARKETING_{connector.source.upper()}_LOOKBACK_DAYS", str(connector.lookback_days)))
     initial = int(env.get(f"SMARKETING_{connector.source.upper()}_INITIAL_DAYS", "90"))
-    with duckdb.connect(str(db_path)) as con:
+    with connect_warehouse(db_path) as con:
         ensure_audit_tables(con)
         window = incremental_window(con, connector.source, connector.table, live_today(env), lookback, initial)
     pulled = connector.fetch(config, window, env)

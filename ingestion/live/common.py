@@ -29,6 +29,7 @@ from ingestion.files.transform import _arrow_type
 from ingestion.raw_merge import CURSOR_TABLE, QUARANTINE_TABLE, ensure_audit_tables, ident, merge_rows
 from ingestion.raw_schema import RAW_TABLES
 from ingestion.sources import PRIMARY_KEYS
+from ingestion.warehouse import connect as connect_warehouse
 
 LANDING_SCHEMA = "landing_api"  # every API record as received (JSON): new fields are kept here
 
@@ -210,7 +211,7 @@ def store(db_path: str, source: str, schema: str, table: str, window: Window, pu
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     new_fields = sorted({p for r in landed for p in leaf_paths(r)} - pulled.known_fields)
     label = f"api:{source}:{window.start}..{window.end}"
-    con = duckdb.connect(str(db_path))
+    con = connect_warehouse(db_path)
     try:
         con.execute("begin transaction")
         try:

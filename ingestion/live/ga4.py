@@ -33,7 +33,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -48,6 +47,7 @@ from ingestion.live.common import (
     store,
 )
 from ingestion.raw_merge import ensure_audit_tables
+from ingestion.warehouse import connect as connect_warehouse
 
 SOURCE, SCHEMA = "ga4", "raw_web"
 DIR_VAR = "SMARKETING_GA4_EXPORT_DIR"
@@ -69,7 +69,7 @@ def run(db_path: str | Path, env: Mapping[str, str], today: dt.date) -> dict[str
         raise CredentialsError(f"{DIR_VAR}={folder}: no such folder (GA4 BigQuery export files events_YYYYMMDD.*)")
     lookback = int(env.get("SMARKETING_GA4_LOOKBACK_DAYS", "3"))
     initial = int(env.get("SMARKETING_GA4_INITIAL_DAYS", "90"))
-    with duckdb.connect(str(db_path)) as con:
+    with connect_warehouse(db_path) as con:
         ensure_audit_tables(con)
         window = incremental_window(con, SOURCE, "sessions", today, lookback, initial)
     files = sorted((dt.datetime.strptime(m.group(1), "%Y%m%d").date(), p) for p in folder.iterdir()

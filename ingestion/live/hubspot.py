@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
 from ingestion.live.common import (
@@ -31,6 +30,7 @@ from ingestion.live.common import (
     store,
 )
 from ingestion.raw_merge import CURSOR_TABLE, ensure_audit_tables
+from ingestion.warehouse import connect as connect_warehouse
 
 SOURCE, SCHEMA = "crm", "raw_crm"
 TOKEN_VAR = "SMARKETING_HUBSPOT_ACCESS_TOKEN"
@@ -103,7 +103,7 @@ def config(env: Mapping[str, str]) -> Config:
 def run(db_path: str | Path, env: Mapping[str, str], now: dt.datetime) -> dict[str, LiveLoad]:
     cfg = config(env)
     client = http_client(cfg.api_url, env, headers={"Authorization": f"Bearer {cfg.token}"})
-    with duckdb.connect(str(db_path)) as con:
+    with connect_warehouse(db_path) as con:
         ensure_audit_tables(con)
         cursors = dict(con.execute(f"select resource, cursor_value from {CURSOR_TABLE} where source = ?",
                                    [SOURCE]).fetchall())  # fmt: skip

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckdb
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -47,6 +46,7 @@ from ingestion.live.common import (
 )
 from ingestion.raw_merge import CURSOR_TABLE, ensure_audit_tables
 from ingestion.raw_schema import RAW_TABLES
+from ingestion.warehouse import connect as connect_warehouse
 
 SOURCE, SCHEMA, TABLE = "pos", "raw_store", "purchases"
 DSN_VAR = "SMARKETING_POS_DSN"
@@ -109,7 +109,7 @@ def _connect(cfg: Config) -> psycopg.Connection:
 
 def run(db_path: str | Path, env: Mapping[str, str], now: dt.datetime) -> dict[str, LiveLoad]:
     cfg = config(env)
-    with duckdb.connect(str(db_path)) as con:
+    with connect_warehouse(db_path) as con:
         ensure_audit_tables(con)
         row = con.execute(f"select cursor_value from {CURSOR_TABLE} where source = ? and resource = ?",
                           [SOURCE, TABLE]).fetchone()  # fmt: skip

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 from requests import HTTPError
 
@@ -47,6 +46,7 @@ from ingestion.live.common import (
     store,
 )
 from ingestion.raw_merge import CURSOR_TABLE, ensure_audit_tables
+from ingestion.warehouse import connect as connect_warehouse
 
 SOURCE, SCHEMA = "salesforce", "raw_crm"
 TOKEN_VAR = "SMARKETING_SALESFORCE_ACCESS_TOKEN"
@@ -137,7 +137,7 @@ def run(db_path: str | Path, env: Mapping[str, str], now: dt.datetime) -> dict[s
     cfg = config(env)
     token, token_var = _access_token(cfg, env)
     client = http_client(cfg.instance_url, env, headers={"Authorization": f"Bearer {token}"})
-    with duckdb.connect(str(db_path)) as con:
+    with connect_warehouse(db_path) as con:
         ensure_audit_tables(con)
         cursors = dict(con.execute(f"select resource, cursor_value from {CURSOR_TABLE} where source = ?",
                                    [SOURCE]).fetchall())  # fmt: skip

@@ -1,10 +1,15 @@
 """dbt assets, built from the prepared manifest (``make manifest`` runs ``dbt parse``).
 
+Two definitions: the large marts that grow by the day (``DAILY_MODELS``) and everything built from
+them are partitioned by day and incremental; the rest (staging views, leads, dimensions) is rebuilt
+whole. A run invokes dbt at most twice, whatever the number of days it covers.
+
 The manifest is read at import, never produced by it: outside ``dagster dev`` a missing manifest is an
 error telling the user what to run. Under ``dagster dev``, ``prepare_if_dev`` re-parses so model edits
 show up on reload.
 """
 
+import datetime as dt
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -15,7 +20,10 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
+from ingestion.raw_loader import LoadWindow
+from ingestion.warehouse import DuckDBSettings
 from orchestration.metadata import relations_metadata
+from orchestration.partitions import DAILY_PARTITIONS, SINGLE_RUN, load_window
 from orchestration.resources import WAREHOUSE_POOL, AgreementResource
 from orchestration.settings import DBT_PROJECT_DIR
 
@@ -66,9 +74,14 @@ def _relations_by_key(manifest_path: Path) -> dict[dg.AssetKey, tuple[str, str]]
 RELATIONS = _relations_by_key(DBT_PROJECT.manifest_path)
 
 
-def _with_table_metadata(events: list[Any], database: Path) -> Iterator[Any]:
+# Incremental by day (materialized='incremental' in their SQL); their descendants are rebuilt with them.
+DAILY_MODELS = ("fct_web_sessions", "fct_touchpoints", "fct_lead_stage_history", "fct_ad_spend_daily")
+DAILY_SELECTION = " ".join(f"{model}+" for model in DAILY_MODELS)
+
+
+def _with_table_metadata(assets_def: dg.AssetsDefinition, events: list[Any], database: Path) -> Iterator[Any]:
     """Attach row counts and previews once dbt has released the DuckDB file."""
-    keys_by_output = smarketing_dbt.keys_by_output_name
+    keys_by_output = assets_def.keys_by_output_name
     built = [keys_by_output[e.output_name] for e in events if isinstance(e, dg.Output)]
     stored = [RELATIONS[k][0] for k in built if k in RELATIONS and RELATIONS[k][1] in _STORED_MATERIALIZATIONS]
     metadata = relations_metadata(database, stored) if stored else {}
@@ -81,20 +94,66 @@ def _with_table_metadata(events: list[Any], database: Path) -> Iterator[Any]:
         yield event
 
 
+def dbt_build_args(agreement: AgreementResource, window: LoadWindow | None, incremental: bool) -> list[str]:
+    """``dbt build`` arguments: the agreement as vars, and for incremental models the window to rebuild."""
+    # Every criterion dbt computes comes from the agreement file, passed as vars (never a stale copy).
+    dbt_vars = agreement.load().dbt_vars()
+    if not incremental:
+        return ["build", "--vars", json.dumps(dbt_vars, separators=(",", ":"))]
+    if window is None or window.start is None:
+        # No partition, or a range from the first day: rebuild the incremental models from scratch.
+        return ["build", "--full-refresh", "--vars", json.dumps(dbt_vars, separators=(",", ":"))]
+    start_utc = window.start.astimezone(dt.UTC).replace(tzinfo=None)
+    dbt_vars |= {
+        # Rows at or after these bounds are rebuilt (timestamps are naive UTC, ad days local dates).
+        "smarketing_window_start": start_utc.isoformat(sep=" "),
+        "smarketing_window_start_date": window.start.date().isoformat(),
+    }
+    return ["build", "--vars", json.dumps(dbt_vars, separators=(",", ":"))]
+
+
+def _run_dbt(
+    context: dg.AssetExecutionContext,
+    assets_def: dg.AssetsDefinition,
+    dbt: DbtCliResource,
+    duckdb: DuckDBResource,
+    args: list[str],
+) -> Iterator[Any]:
+    # The profile reads the warehouse path and DuckDB's settings from the environment dbt inherits.
+    os.environ["SMARKETING_WAREHOUSE"] = duckdb.database
+    os.environ.update(DuckDBSettings.from_env().env(duckdb.database))
+    # Buffer dbt's events: the DuckDB file stays locked by dbt until the invocation ends.
+    events = list(dbt.cli(args, context=context).stream())
+    yield from _with_table_metadata(assets_def, events, Path(duckdb.database))
+
+
 @dbt_assets(
     manifest=DBT_PROJECT.manifest_path,
     project=DBT_PROJECT,
     dagster_dbt_translator=TRANSLATOR,
+    exclude=DAILY_SELECTION,
     pool=WAREHOUSE_POOL,
 )
 def smarketing_dbt(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource, agreement: AgreementResource
 ):
-    # The profile reads the warehouse path from the environment dbt inherits; the resource decides it.
-    os.environ["SMARKETING_WAREHOUSE"] = duckdb.database
-    # Every criterion dbt computes comes from the agreement file, passed as vars (never a stale copy).
-    dbt_vars = json.dumps(agreement.load().dbt_vars(), separators=(",", ":"))
-    # Buffer dbt's events: the DuckDB file stays locked by dbt until the invocation ends.
-    events = list(dbt.cli(["build", "--vars", dbt_vars], context=context).stream())
-    yield from _with_table_metadata(events, Path(duckdb.database))
+    yield from _run_dbt(context, smarketing_dbt, dbt, duckdb, dbt_build_args(agreement, None, incremental=False))
 
+
+@dbt_assets(
+    manifest=DBT_PROJECT.manifest_path,
+    project=DBT_PROJECT,
+    dagster_dbt_translator=TRANSLATOR,
+    select=DAILY_SELECTION,
+    name="smarketing_dbt_daily",
+    partitions_def=DAILY_PARTITIONS,
+    backfill_policy=SINGLE_RUN,
+    pool=WAREHOUSE_POOL,
+)
+def smarketing_dbt_daily(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource, agreement: AgreementResource
+):
+    window = load_window(context)
+    if window is not None and window.start is not None:
+        context.log.info("incremental build of %s from %s", ", ".join(DAILY_MODELS), window.start.isoformat())
+    yield from _run_dbt(context, smarketing_dbt_daily, dbt, duckdb, dbt_build_args(agreement, window, incremental=True))

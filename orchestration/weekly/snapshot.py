@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ingestion.warehouse import connect as connect_warehouse
 from orchestration.agreement import Agreement
 from orchestration.weekly.calendar import iso_week_label
 from orchestration.weekly.metricflow import HELPER_METRICS, MetricDefinition, metric_definitions, mf_query
@@ -140,7 +141,7 @@ def _set_targets(rows: list[dict], warehouse: Path, monday: dt.date, agreement: 
     targets[("revenue", ALL_CHANNELS)] = revenue
     needed = revenue / goal.average_deal_size
     targets[("customers", ALL_CHANNELS)] = needed
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         sums = con.execute(
             """
             select sum(leads), sum(mqls), sum(sqls), sum(opportunities), sum(customers)
@@ -163,7 +164,7 @@ def _set_targets(rows: list[dict], warehouse: Path, monday: dt.date, agreement: 
 
 def _agreement_rows(warehouse: Path, monday: dt.date) -> list[dict]:
     """Commitments met or missed by each side (kpi_agreement_weekly) and the top rejection reasons."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         commitments = con.execute(
             """
             select party, commitment, channel, target, actual, is_met
@@ -225,7 +226,7 @@ def _agreement_rows(warehouse: Path, monday: dt.date) -> list[dict]:
 
 def _slowest_follow_ups(warehouse: Path, monday: dt.date) -> list[dict]:
     """The week's MQLs sales took longest to contact (never contacted first), lead ids only."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         slowest = con.execute(
             """
             select lead_id, channel, speed_to_lead_hours

@@ -1,8 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='ad_spend_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+-- Incremental by day: the window's days are rebuilt (ad platforms restate recent days).
 with
 
 ad_spend as (
 
     select * from {{ ref('int_ad_spend_unioned') }}
+
+    {% if smarketing.incremental_window() %}
+    where date_day >= {{ smarketing.window_start_date() }}
+    {% endif %}
 
 ),
 

@@ -1,8 +1,26 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ smarketing.delete_changed_leads() }}",
+    )
+}}
+-- Incremental by day: the stage history of contacts that changed in the window is rebuilt whole.
+-- depends_on: {{ ref('stg_crm__contacts') }}
+-- depends_on: {{ ref('int_visitors_identified') }}
+-- depends_on: {{ ref('int_sales_unioned') }}
+-- depends_on: {{ ref('stg_crm__contact_merges') }}
+-- depends_on: {{ ref('int_contact_merges_resolved') }}
 with
 
 lead_stages as (
 
     select * from {{ ref('int_lead_stages_unpivoted') }}
+
+    {% if smarketing.incremental_window() %}
+    where contact_id in ({{ smarketing.changed_contact_ids() }})
+    {% endif %}
 
 ),
 

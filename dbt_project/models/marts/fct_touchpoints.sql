@@ -1,10 +1,29 @@
-{%- set lookback_days = var('attribution_lookback_days') -%}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ smarketing.delete_changed_leads() }}",
+    )
+}}
+-- Incremental by day: the touchpoints of contacts that changed in the window are rebuilt whole (a
+-- conversion's touches only come before it, so nobody else's can change).
+-- depends_on: {{ ref('stg_crm__contacts') }}
+-- depends_on: {{ ref('int_visitors_identified') }}
+-- depends_on: {{ ref('int_sales_unioned') }}
+-- depends_on: {{ ref('stg_crm__contact_merges') }}
+-- depends_on: {{ ref('int_contact_merges_resolved') }}
+{% set lookback_days = var('attribution_lookback_days') %}
 
 with
 
 conversions as (
 
     select * from {{ ref('int_conversions_unioned') }}
+
+    {% if smarketing.incremental_window() %}
+    where contact_id in ({{ smarketing.changed_contact_ids() }})
+    {% endif %}
 
 ),
 

@@ -1,8 +1,34 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='session_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+-- Incremental by day: new sessions, plus every session of a visitor whose contact changed (a visitor
+-- identified today turns its earlier anonymous sessions into the lead's).
+-- depends_on: {{ ref('stg_crm__contacts') }}
+-- depends_on: {{ ref('int_visitors_identified') }}
+-- depends_on: {{ ref('int_sales_unioned') }}
+-- depends_on: {{ ref('stg_crm__contact_merges') }}
+-- depends_on: {{ ref('int_contact_merges_resolved') }}
 with
 
 sessions as (
 
     select * from {{ ref('int_sessions_channel_grouped') }}
+
+    {% if smarketing.incremental_window() %}
+    where session_started_at >= {{ smarketing.window_start() }}
+        or anonymous_id in (
+            select anonymous_id from {{ ref('int_visitors_identified') }}
+            where contact_id in ({{ smarketing.changed_contact_ids() }})
+        )
+        or anonymous_id in (
+            select anonymous_id from {{ this }} where lead_id in ({{ smarketing.changed_contact_ids() }})
+        )
+    {% endif %}
 
 ),
 

@@ -1,0 +1,57 @@
+{#
+    Daily incremental builds (orchestration/partitions.py). Dagster passes the start of the window a
+    partitioned run rebuilds: `smarketing_window_start` (naive UTC timestamp) and
+    `smarketing_window_start_date` (local date, for ad platforms' days). Without them an incremental
+    model rebuilds every row, so a hand-run `dbt build` stays correct.
+#}
+
+{% macro window_start() -%}
+    {%- set start = var('smarketing_window_start', none) -%}
+    {%- if start -%} cast('{{ start }}' as timestamp) {%- endif -%}
+{%- endmacro %}
+
+{% macro window_start_date() -%}
+    {%- set start = var('smarketing_window_start_date', none) -%}
+    {%- if start -%} cast('{{ start }}' as date) {%- endif -%}
+{%- endmacro %}
+
+{% macro incremental_window() -%}
+    {{- return(is_incremental() and var('smarketing_window_start', none) is not none) -}}
+{%- endmacro %}
+
+{#
+    Contacts whose lead-level facts may have changed since the window start: a CRM update, a visitor
+    identified, a sale, or a merge (both the merged contact and its survivors, whose rows move). Their
+    touchpoints and stage history are rebuilt whole; everyone else's rows stay as they were.
+    A model using this needs `-- depends_on:` lines for these refs (they are only rendered when
+    incremental, after dbt has parsed the model).
+#}
+{% macro changed_contact_ids() -%}
+    {%- set start = smarketing.window_start() -%}
+    with changed as (
+        select contact_id from {{ ref('stg_crm__contacts') }}
+        where updated_at >= {{ start }} or created_at >= {{ start }}
+        union
+        select contact_id from {{ ref('int_visitors_identified') }} where identified_at >= {{ start }}
+        union
+        select contact_id from {{ ref('int_sales_unioned') }} where sold_at >= {{ start }} and contact_id is not null
+        union
+        select merged_contact_id from {{ ref('stg_crm__contact_merges') }} where merged_at >= {{ start }}
+        union
+        select merged_into_contact_id from {{ ref('stg_crm__contact_merges') }} where merged_at >= {{ start }}
+    )
+    select contact_id from changed
+    union
+    select survivor_contact_id from {{ ref('int_contact_merges_resolved') }}
+    where merged_contact_id in (select contact_id from changed)
+    union
+    select merged_contact_id from {{ ref('int_contact_merges_resolved') }}
+    where survivor_contact_id in (select contact_id from changed)
+{%- endmacro %}
+
+{# Pre-hook of lead-keyed incremental models: drop the changed contacts' rows before re-inserting them. #}
+{% macro delete_changed_leads() -%}
+    {%- if smarketing.incremental_window() -%}
+        delete from {{ this }} where lead_id in ({{ smarketing.changed_contact_ids() }})
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,60 @@
+"""DuckDB's resource settings, in one place: memory limit, threads and spill directory.
+
+Every process that opens the warehouse (raw loads, checks, publish, dbt through its profile) uses
+these, read from ``SMARKETING_DUCKDB_MEMORY_LIMIT``, ``SMARKETING_DUCKDB_THREADS`` and
+``SMARKETING_DUCKDB_TEMP_DIR``. A memory limit below the machine's RAM makes large joins spill to the
+temp directory instead of being killed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+from pydantic import BaseModel, ConfigDict, Field
+
+MEMORY_LIMIT_ENV = "SMARKETING_DUCKDB_MEMORY_LIMIT"
+THREADS_ENV = "SMARKETING_DUCKDB_THREADS"
+TEMP_DIR_ENV = "SMARKETING_DUCKDB_TEMP_DIR"
+
+
+class DuckDBSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    memory_limit: str = Field(default="4GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256)
+    temp_directory: Path | None = Field(default=None, description="default: <warehouse file>.tmp, DuckDB's own")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> DuckDBSettings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        if env.get(MEMORY_LIMIT_ENV):
+            values["memory_limit"] = env[MEMORY_LIMIT_ENV].strip()
+        if env.get(THREADS_ENV):
+            values["threads"] = int(env[THREADS_ENV])
+        if env.get(TEMP_DIR_ENV):
+            values["temp_directory"] = Path(env[TEMP_DIR_ENV]).resolve()
+        return cls(**values)
+
+    def config(self, db_path: str | Path | None = None) -> dict[str, str]:
+        """``duckdb.connect(config=...)`` for a connection to ``db_path``."""
+        temp = self.temp_directory
+        if temp is None and db_path not in (None, ":memory:"):
+            temp = Path(f"{Path(db_path).resolve()}.tmp")
+        config = {"memory_limit": self.memory_limit, "threads": str(self.threads)}
+        if temp is not None:
+            config["temp_directory"] = str(temp)
+        return config
+
+    def env(self, db_path: str | Path) -> dict[str, str]:
+        """The same settings as environment variables, for dbt's profile (dbt_project/profiles.yml)."""
+        config = self.config(db_path)
+        return {MEMORY_LIMIT_ENV: config["memory_limit"], THREADS_ENV: config["threads"],
+                TEMP_DIR_ENV: config.get("temp_directory", "")}  # fmt: skip
+
+
+def connect(db_path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse with the configured memory limit, threads and spill directory."""
+    return duckdb.connect(str(db_path), read_only=read_only, config=DuckDBSettings.from_env().config(db_path))
