@@ -1,8 +1,10 @@
-"""`make bench SCALE=N`: time each stage of a full build on the demo world at scale N.
+"""`make bench SCALE=N`: where the time goes, stage by stage, on the demo world at scale N.
 
-Each stage runs in its own process through Dagster (what a data engineer's run costs, orchestration
-included), and reports wall seconds, rows written per second and peak memory. A plain DuckDB script
-over the same raw tables (bench/reference.sql) is timed too, as the engine's own floor.
+A full build (every partition in one run), then a one-day incremental run (the newest partition with
+its late-arriving window). Each stage (generate, ingest, dbt, checks, publish, snapshot) runs in its own
+process through Dagster, so its wall seconds, rows per second and peak memory are its own. Also timed:
+a plain DuckDB script over the same raw tables (bench/reference.sql), the engine's own floor; and, at
+scales up to --postgres-max-scale, the same dbt project built on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,33 +21,47 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# (stage, asset groups, asset keys): a stage whose selection is empty is reported as absent.
-STAGES: list[tuple[str, list[str], list[str]]] = [
-    ("generate", [], ["demo_world"]),
-    ("ingest", ["raw"], []),
-    ("dbt", ["reference", "staging", "intermediate", "marts"], []),
-]
+DBT_TARGET = ROOT / "dbt_project" / "target"
+FULL_STAGES = ["generate", "ingest", "dbt", "checks", "publish", "snapshot"]
+DAILY_STAGES = ["ingest", "dbt", "checks", "publish"]
 
 
-def run_stage(name: str, groups: list[str], keys: list[str], env: dict[str, str]) -> dict[str, object]:
-    args = [sys.executable, "-m", "bench.stage"]
-    args += [a for g in groups for a in ("--group", g)] + [a for k in keys for a in ("--key", k)]
+def run_stage(stage: str, env: dict[str, str], partition: str | None = None) -> dict[str, object]:
+    args = [sys.executable, "-m", "bench.stage", stage] + (["--partition", partition] if partition else [])
+    started = time.time()
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH ")]
     if not lines:
-        raise RuntimeError(f"stage {name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"stage {stage} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     report = json.loads(lines[-1].removeprefix("BENCH "))
     if not report["success"]:
-        raise RuntimeError(f"stage {name} failed; its output:\n{done.stdout[-3000:]}")
-    return {"stage": name, **report}
+        raise RuntimeError(f"stage {stage} failed: {report['failures']}")
+    report = {"stage": stage, **report}
+    if stage == "dbt":
+        report.update(dbt_timing(started))
+    return report
+
+
+def dbt_timing(since: float) -> dict[str, float]:
+    """What dbt itself reports for the stage's invocations: elapsed, and model times summed."""
+    runs = [json.loads(p.read_text()) for p in DBT_TARGET.rglob("run_results.json") if p.stat().st_mtime >= since]
+    nodes = [n for r in runs for n in r["results"]]
+    elapsed = sum(r["elapsed_time"] for r in runs)
+    return {
+        "dbt_invocations": len(runs),
+        "dbt_elapsed_seconds": round(elapsed, 3),
+        "sum_model_seconds": round(sum(n["execution_time"] for n in nodes if n["unique_id"].startswith("model.")), 3),
+        "sum_test_seconds": round(sum(n["execution_time"] for n in nodes if n["unique_id"].startswith("test.")), 3),
+    }
 
 
 def run_reference(warehouse: Path) -> dict[str, object]:
+    """bench/reference.sql in a plain DuckDB process over the raw tables."""
     code = (
-        "import duckdb, resource, time, json, sys\n"
-        f"con = duckdb.connect({str(warehouse)!r}, read_only=True)\n"
-        f"script = open({str(ROOT / 'bench' / 'reference.sql')!r}).read()\n"
+        "import json, resource, sys, time\n"
+        "from ingestion.warehouse import connect\n"
+        "con = connect(sys.argv[1], read_only=True)\n"
+        "script = open(sys.argv[2]).read()\n"
         "t = time.perf_counter()\n"
         "rows = con.execute(script).fetchall()\n"
         "wall = time.perf_counter() - t\n"
@@ -53,91 +69,149 @@ def run_reference(warehouse: Path) -> dict[str, object]:
         "print('BENCH ' + json.dumps({'wall_seconds': round(wall, 3), 'peak_memory_mb': round(peak, 1),"
         " 'result': [list(map(int, r)) for r in rows]}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    args = [sys.executable, "-c", code, str(warehouse), str(ROOT / "bench" / "reference.sql")]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True)
     report = json.loads(done.stdout.strip().splitlines()[-1].removeprefix("BENCH "))
-    return {"stage": "reference (plain DuckDB SQL)", "rows": 0, "assets": 0, "success": True, **report}
+    return {"stage": "reference SQL (plain DuckDB)", "rows": 0, **report}
 
 
-def dbt_timing(target_dir: Path, since: float) -> dict[str, float] | None:
-    """What dbt itself reports for the newest invocation: elapsed and summed model/node times."""
-    runs = [p for p in target_dir.rglob("run_results.json") if p.stat().st_mtime >= since]
-    if not runs:
-        return None
-    results = json.loads(max(runs, key=lambda p: p.stat().st_mtime).read_text())
-    nodes = results["results"]
+def run_postgres(warehouse: Path, env: dict[str, str], work: Path) -> dict[str, object]:
+    """Copy the raw layer to a scratch PostgreSQL database and time `dbt build --target postgres` there."""
+    import psycopg2
+
+    from orchestration.agreement import load_agreement
+    from postgres_target.connection import PostgresSettings
+
+    settings = PostgresSettings.from_env()
+    dbname = "smarketing_bench"
+    admin = psycopg2.connect(settings.dsn(dbname="postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"drop database if exists {dbname} with (force)")
+        cur.execute(f"create database {dbname}")
+    admin.close()
+    pg_env = {**env, "SMARKETING_PG_DBNAME": dbname}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "postgres_target", "copy-raw", "--warehouse", str(warehouse)],
+                   cwd=ROOT, env=pg_env, check=True, capture_output=True)  # fmt: skip
+    copied = time.perf_counter() - started
+    target = work / "target_postgres"
+    dbt_vars = json.dumps(load_agreement(ROOT / "agreement.yml").dbt_vars())
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "build", "--target", "postgres", "--profiles-dir", ".",
+         "--target-path", str(target), "--log-path", str(target / "logs"), "--vars", dbt_vars],
+        cwd=ROOT / "dbt_project", env=pg_env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"dbt build on PostgreSQL failed:\n{done.stdout[-3000:]}")
+    results = json.loads((target / "run_results.json").read_text())
     return {
+        "stage": "dbt on PostgreSQL",
+        "wall_seconds": round(wall, 3),
+        "copy_raw_seconds": round(copied, 3),
         "dbt_elapsed_seconds": round(results["elapsed_time"], 3),
-        "sum_model_seconds": round(
-            sum(n["execution_time"] for n in nodes if n["unique_id"].startswith("model.")), 3
-        ),
-        "sum_node_seconds": round(sum(n["execution_time"] for n in nodes), 3),
+        "rows": 0,
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     }
 
 
-def format_table(stages: list[dict[str, object]]) -> str:
-    lines = [f"{'stage':<30} {'wall s':>9} {'rows':>12} {'rows/s':>12} {'peak MB':>9}"]
+def format_table(title: str, stages: list[dict[str, object]]) -> str:
+    lines = [title, f"{'stage':<30} {'wall s':>9} {'rows':>12} {'rows/s':>12} {'peak MB':>9}"]
     for s in stages:
-        wall = float(s["wall_seconds"])
-        rows = int(s.get("rows", 0))
+        wall, rows = float(s["wall_seconds"]), int(s.get("rows", 0))
         rate = f"{rows / wall:,.0f}" if rows and wall else "-"
         lines.append(f"{s['stage']:<30} {wall:>9.2f} {rows:>12,} {rate:>12} {s['peak_memory_mb']:>9,.0f}")
     return "\n".join(lines)
 
 
+def _total(stages: list[dict[str, object]]) -> dict[str, float]:
+    return {
+        "wall_seconds": round(sum(float(s["wall_seconds"]) for s in stages), 2),
+        "peak_memory_mb": max(float(s["peak_memory_mb"]) for s in stages),
+    }
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--work-dir", type=Path, default=None, help="default: data/bench/scale-<N>")
     parser.add_argument("--out", type=Path, default=None, help="JSON results (default: <work-dir>/bench.json)")
+    parser.add_argument("--postgres-max-scale", type=float, default=1.0,
+                        help="also build on PostgreSQL up to this scale (0: never)")  # fmt: skip
     args = parser.parse_args()
     work = (args.work_dir or ROOT / "data" / "bench" / f"scale-{args.scale:g}").resolve()
     shutil.rmtree(work, ignore_errors=True)  # a full build starts from nothing
     work.mkdir(parents=True)
+    warehouse = work / "warehouse.duckdb"
     env = {
         **os.environ,
-        "SMARKETING_WAREHOUSE": str(work / "warehouse.duckdb"),
+        "SMARKETING_WAREHOUSE": str(warehouse),
         "SMARKETING_DEMO_DIR": str(work / "demo_world"),
         "SMARKETING_DEMO_SCALE": str(args.scale),
+        "SMARKETING_SERVING": str(work / "serving" / "smarketing.duckdb"),
+        "SMARKETING_QUALITY_DIR": str(work / "quality"),
     }
     env.pop("DAGSTER_HOME", None)  # ephemeral instances: a benchmark leaves no runs behind
+    sys.path.insert(0, str(ROOT))
+    from orchestration.partitions import DAILY_PARTITIONS
 
-    stages = []
-    total_started = time.perf_counter()
-    for name, groups, keys in STAGES:
-        started = time.time()
-        print(f"[bench] {name} ...", flush=True)
-        report = run_stage(name, groups, keys, env)
-        if name == "dbt":
-            timing = dbt_timing(ROOT / "dbt_project" / "target", started)
-            if timing:
-                report.update(timing)
-                report["orchestration_overhead_ratio"] = round(
-                    float(report["wall_seconds"]) / timing["dbt_elapsed_seconds"], 2
-                )
-        stages.append(report)
-    full_build = time.perf_counter() - total_started
-    stages.append(run_reference(work / "warehouse.duckdb"))
+    full = []
+    for stage in FULL_STAGES:
+        print(f"[bench] full build: {stage} ...", flush=True)
+        full.append(run_stage(stage, env))
+    newest = DAILY_PARTITIONS.get_last_partition_key()
+    daily = []
+    for stage in DAILY_STAGES:
+        print(f"[bench] one-day run ({newest}): {stage} ...", flush=True)
+        daily.append(run_stage(stage, env, partition=newest))
+    reference = run_reference(warehouse)
+    postgres = None
+    if 0 < args.scale <= args.postgres_max_scale:
+        print("[bench] dbt on PostgreSQL ...", flush=True)
+        postgres = run_postgres(warehouse, env, work)
 
+    dbt = next(s for s in full if s["stage"] == "dbt")
     results = {
         "scale": args.scale,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "full_build_wall_seconds": round(full_build, 2),
-        "full_build_peak_memory_mb": max(float(s["peak_memory_mb"]) for s in stages),
-        "stages": stages,
-        "bench_process_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "full_build": {**_total(full), "stages": full},
+        "one_day_run": {"partition": newest, **_total(daily), "stages": daily},
+        "one_day_over_full": round(_total(daily)["wall_seconds"] / _total(full)["wall_seconds"], 3),
+        "reference": reference,
+        "dbt_orchestration_overhead": {
+            "dbt_stage_wall_seconds": dbt["wall_seconds"],
+            "dbt_reported_elapsed_seconds": dbt["dbt_elapsed_seconds"],
+            "sum_model_seconds": dbt["sum_model_seconds"],
+            "wall_over_dbt_elapsed": round(float(dbt["wall_seconds"]) / float(dbt["dbt_elapsed_seconds"]), 2),
+            "wall_over_sum_of_models": round(float(dbt["wall_seconds"]) / float(dbt["sum_model_seconds"]), 2),
+        },
+        "postgres": postgres,
+        "duckdb_over_postgres_dbt_time": (
+            round(float(dbt["dbt_elapsed_seconds"]) / float(postgres["dbt_elapsed_seconds"]), 3) if postgres else None
+        ),
+        "reference_over_dbt_stage": round(float(reference["wall_seconds"]) / float(dbt["wall_seconds"]), 4),
     }
     out = args.out or work / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
-    print(f"\nFull build at scale {args.scale:g}: {full_build:.1f} s wall\n")
-    print(format_table(stages))
-    dbt = next(s for s in stages if s["stage"] == "dbt")
-    if "dbt_elapsed_seconds" in dbt:
-        print(
-            f"\ndbt stage: {dbt['wall_seconds']} s wall through Dagster, dbt reports {dbt['dbt_elapsed_seconds']} s"
-            f" (models {dbt['sum_model_seconds']} s, all nodes {dbt['sum_node_seconds']} s summed over threads);"
-            f" overhead ratio {dbt['orchestration_overhead_ratio']}"
-        )
+
+    print()
+    print(format_table(f"Full build at scale {args.scale:g}: {results['full_build']['wall_seconds']} s, "
+                       f"peak {results['full_build']['peak_memory_mb']:,.0f} MB", full))  # fmt: skip
+    print()
+    print(format_table(f"One-day run ({newest} + late window): {results['one_day_run']['wall_seconds']} s "
+                       f"({results['one_day_over_full']:.1%} of the full build)", daily))  # fmt: skip
+    print()
+    print(format_table("Engine floor", [reference] + ([postgres] if postgres else [])))
+    o = results["dbt_orchestration_overhead"]
+    print(f"\ndbt stage: {o['dbt_stage_wall_seconds']} s wall through Dagster; dbt reports {o['dbt_reported_elapsed_seconds']} s"
+          f" over {dbt['dbt_invocations']} invocations, models {o['sum_model_seconds']} s summed;"
+          f" wall / dbt elapsed = {o['wall_over_dbt_elapsed']}, wall / models = {o['wall_over_sum_of_models']}")  # fmt: skip
+    if postgres:
+        print(f"dbt on DuckDB / dbt on PostgreSQL (dbt-reported elapsed): {results['duckdb_over_postgres_dbt_time']}"
+              f" ({dbt['dbt_elapsed_seconds']} s / {postgres['dbt_elapsed_seconds']} s)")  # fmt: skip
     print(f"\nresults written to {out}")
     return 0
 

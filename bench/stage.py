@@ -1,4 +1,4 @@
-"""One benchmark stage in its own process: materialize an asset selection, report JSON on stdout.
+"""One benchmark stage in its own process: materialize a stage's selection, report JSON on stdout.
 
 A separate process per stage makes peak memory (ru_maxrss, this process and its dbt children) a
 per-stage figure rather than the maximum of the whole run.
@@ -7,6 +7,7 @@ per-stage figure rather than the maximum of the whole run.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import resource
 import sys
@@ -14,45 +15,85 @@ import time
 
 import dagster as dg
 
+DBT_GROUPS = ("reference", "staging", "intermediate", "marts")
 
-def run_stage(groups: list[str], keys: list[str]) -> dict[str, object]:
-    from orchestration.definitions import defs
 
-    graph = defs.resolve_asset_graph()
-    selection = dg.AssetSelection.groups(*groups) | dg.AssetSelection.assets(*[k.split("/") for k in keys])
-    selected = selection.resolve(graph)
-    job = defs.resolve_implicit_global_asset_job_def()
-    started = time.perf_counter()
-    result = job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
-        asset_selection=list(selected),
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
-        raise_on_error=False,
-    )
-    wall = time.perf_counter() - started
+def stage_selection(stage: str) -> dg.AssetSelection:
+    """What each stage runs. Great Expectations checks are their own stage; dbt tests stay with dbt."""
+    from orchestration.assets.quality import quality_checks
+
+    gx = dg.AssetSelection.checks(*quality_checks)
+    selections = {
+        "generate": dg.AssetSelection.assets("demo_world"),
+        "ingest": dg.AssetSelection.groups("raw").without_checks(),
+        "dbt": dg.AssetSelection.groups(*DBT_GROUPS) - gx,
+        "checks": gx,
+        "publish": dg.AssetSelection.assets("publish"),
+    }
+    return selections[stage]
+
+
+def _rows(result: dg.ExecuteInProcessResult) -> int:
+    """Rows written (a partial raw load's rows loaded, else the table's row count) or rows checked."""
     rows = 0
     for event in result.get_asset_materialization_events():
-        count = event.materialization.metadata.get("dagster/row_count")
-        rows += int(count.value) if count is not None else 0
+        metadata = event.materialization.metadata
+        value = metadata.get("rows_loaded") if "window" in metadata else metadata.get("dagster/row_count")
+        rows += int(value.value) if value is not None else 0
+    for evaluation in result.get_asset_check_evaluations():
+        checked = evaluation.metadata.get("rows_checked")
+        rows += int(checked.value) if checked is not None else 0
+    return rows
+
+
+def _latest_complete_week() -> str:
+    from orchestration.settings import Settings
+
+    end = Settings.from_env().demo_end_date
+    monday = end - dt.timedelta(days=end.weekday())
+    return (monday if end.weekday() == 6 else monday - dt.timedelta(days=7)).isoformat()
+
+
+def run_stage(stage: str, partition: str | None) -> dict[str, object]:
+    from orchestration.definitions import defs
+    from orchestration.partitions import DAILY_PARTITIONS, full_refresh_tags
+
+    instance = dg.DagsterInstance.ephemeral()
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    if stage == "snapshot":  # the Monday job: freeze last week's KPIs and write the report
+        job, kwargs = defs.resolve_job_def("weekly_kpi_snapshot"), {"partition_key": _latest_complete_week()}
+        selected = len(job.asset_layer.selected_asset_keys)
+    else:
+        selection = stage_selection(stage)
+        job_def = dg.define_asset_job(f"bench_{stage}", selection=selection, partitions_def=DAILY_PARTITIONS)
+        job = dg.Definitions.merge(defs, dg.Definitions(jobs=[job_def])).resolve_job_def(f"bench_{stage}")
+        kwargs = {"partition_key": partition} if partition else {"tags": full_refresh_tags()}
+        graph = defs.resolve_asset_graph()
+        selected = len(selection.resolve(graph)) + len(selection.resolve_checks(graph))
+    started = time.perf_counter()
+    result = job.execute_in_process(instance=instance, run_config=quiet, raise_on_error=False, **kwargs)
+    wall = time.perf_counter() - started
     peak_kb = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
     )
+    failures = [str(e.event_specific_data.error.message)[:2000] for e in result.all_events if e.is_step_failure]
     return {
         "success": result.success,
         "wall_seconds": round(wall, 3),
-        "rows": rows,
+        "rows": _rows(result),
         "peak_memory_mb": round(peak_kb / 1024, 1),
-        "assets": len(selected),
+        "selected": selected,
+        "failures": failures,
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--group", action="append", default=[])
-    parser.add_argument("--key", action="append", default=[])
+    parser.add_argument("stage", choices=["generate", "ingest", "dbt", "checks", "publish", "snapshot"])
+    parser.add_argument("--partition", default=None, help="one daily partition; default: every partition")
     args = parser.parse_args()
-    report = run_stage(args.group, args.key)
+    report = run_stage(args.stage, args.partition)
     print("BENCH " + json.dumps(report))
     return 0 if report["success"] else 1
 
