@@ -7,7 +7,7 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from ingestion.demo.world import generate_world, write_world
+from ingestion.demo.world import build_world
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,14 +20,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    world = generate_world(scale=args.scale, seed=args.seed, end_date=args.end_date, days=args.days)
-    generated = time.perf_counter()
-    written = write_world(world, args.out)
-    finished = time.perf_counter()
-    for (schema, table), data in world.tables.items():
-        print(f"{schema}.{table:<20} {data.num_rows:>12,} rows")
-    print(f"generated in {generated - started:.1f} s, written to {args.out} in {finished - generated:.1f} s "
-          f"({len(written) - 1} tables + truth.json)")  # fmt: skip
+    summary = build_world(args.out, scale=args.scale, seed=args.seed, end_date=args.end_date, days=args.days)
+    for name, rows in summary.rows.items():
+        schema, table = name.split(".")
+        print(f"{schema}.{table:<20} {rows:>12,} rows")
+    print(f"generated and written to {args.out} in {time.perf_counter() - started:.1f} s "
+          f"({len(summary.rows)} tables + truth.json)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import math
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pyarrow as pa
@@ -181,6 +181,9 @@ PAGE_TITLES = [
      "Arrumação", "Iluminação", "Contacto"],
 ]  # fmt: skip
 CONTACT_PAGE = 6
+# A page's code is language * len(PAGE_SLUGS[0]) + slug.
+PAGE_URLS = [f"{SITE}{SITE_LANGUAGES[li]}/{slug}" for li, slugs in enumerate(PAGE_SLUGS) for slug in slugs]
+PAGE_TITLE_OF = [title for titles in PAGE_TITLES for title in titles]
 FORM_NAMES = ["demo_request", "contact_us", "ebook_download", "newsletter"]
 FIRST_FORM_MIX = np.array([0.35, 0.30, 0.20, 0.15])
 EMAIL_CAMPAIGNS = ["nov_promo", "black%20friday", "spring_catalogue", "welcome_series"]
@@ -208,7 +211,9 @@ PHONE_PLANS = [
     ("31", ["6"], 8, [1, 4, 4]),
 ]
 PHONE_SHARE = 0.85
-VIEW_SLICE_ROWS = 4_000_000
+# Sessions per chunk of the web tables: 2**19 sessions have ~980k page views, so each chunk of either
+# table is one Parquet row group (at most 1Mi rows) and a few hundred MB of strings at most.
+WEB_CHUNK_SESSIONS = 524_288
 
 # Sales' reasons for turning an MQL down; the last two are not on the default agreement's list (a
 # soft-rule breach the checks report), and a few disqualified contacts carry no reason at all.
@@ -295,48 +300,139 @@ class World:
     params: WorldParams
 
 
+@dataclass
+class WorldSummary:
+    """What build_world wrote: rows per table (contract order), the truth and the files."""
+
+    rows: dict[str, int]
+    truth: Truth
+    params: WorldParams
+    files: dict[str, Path]
+
+
 def generate_world(
     scale: float = 0.05, seed: int = 42, end_date: dt.date = dt.date(2026, 11, 22), days: int = 365
 ) -> World:
-    """Generate the whole company: every raw table in the contract plus the truth it was drawn from."""
+    """Generate the whole company in memory: every raw table in the contract plus the truth it was drawn
+    from. Fine for small scales (tests); build_world streams large worlds to disk instead."""
     params = WorldParams(scale=scale, seed=seed, end_date=end_date, days=days)
-    clock = _Clock(end_date, days)
-    rngs = _Rngs(seed)
-    owners = _owners(rngs.get("owners"))
-    people = _people(rngs.get("people"), clock, _scaled(100_000, scale, days, minimum=20))
-    ads = _ad_catalogue(rngs.get("ads"), clock)
-    web = _web(rngs.get("web"), clock, people, ads, _scaled(1_000_000, scale, days, minimum=200))
-    people.created_us = web.lead_created_us
-    funnel = _funnel(rngs.get("funnel"), clock, people, owners)
-    store = _store(rngs.get("store"), clock, people, funnel)
+    sink = _MemorySink()
+    truth = _build(params, sink)
+    return World(tables=sink.tables(), truth=truth, params=params)
 
-    tables: dict[tuple[str, str], pa.Table] = {}
-    tables.update(_ad_tables(rngs.get("ad_stats"), clock, ads, web))
-    tables.update(web.tables)
-    tables.update(_crm_tables(rngs.get("crm"), clock, people, owners, funnel, rngs.get("disqualification")))
-    tables.update(store)
-    tables[("raw_crm", "owners")] = owners.table
-    tables.update(_contact_merges(rngs.get("merges"), clock, tables))
-    tables[("raw_crm", "deal_stage_history")] = _deal_stage_history(tables[("raw_crm", "deals")])
-    tables = {key: tables[key] for key in _contract_keys()}  # contract order
-    truth = _truth(params, owners, ads, tables)
-    truth.attribution = _attribution_truth(people, tables)
-    return World(tables=tables, truth=truth, params=params)
+
+def build_world(
+    out_dir: str | Path, scale: float = 0.05, seed: int = 42, end_date: dt.date = dt.date(2026, 11, 22),
+    days: int = 365,
+) -> WorldSummary:  # fmt: skip
+    """Generate the world straight to <out>/<schema>/<table>.parquet and truth.json, the same data as
+    generate_world + write_world, but the web tables go to disk chunk by chunk as they are built, so
+    memory stays bounded at large scales."""
+    params = WorldParams(scale=scale, seed=seed, end_date=end_date, days=days)
+    with _ParquetSink(Path(out_dir)) as sink:
+        truth = _build(params, sink)
+    files = {name: sink.files[name] for name in truth.row_counts}  # contract order
+    files["truth"] = _write_truth(truth, Path(out_dir))
+    return WorldSummary(rows=dict(truth.row_counts), truth=truth, params=params, files=files)
 
 
 def write_world(world: World, out_dir: str | Path) -> dict[str, Path]:
     """Write one Parquet file per table to <out>/<schema>/<table>.parquet and the truth to truth.json."""
-    out = Path(out_dir)
-    written: dict[str, Path] = {}
-    for (schema, table), data in world.tables.items():
-        path = out / schema / f"{table}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(data, path, compression="zstd")
-        written[f"{schema}.{table}"] = path
-    truth_path = out / "truth.json"
-    truth_path.write_text(world.truth.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    written["truth"] = truth_path
-    return written
+    with _ParquetSink(Path(out_dir)) as sink:
+        for key, data in world.tables.items():
+            sink.add(key, data)
+    return {**sink.files, "truth": _write_truth(world.truth, Path(out_dir))}
+
+
+def _build(params: WorldParams, sink: _Sink) -> Truth:
+    """Draw the world and hand every table to the sink; the big web tables arrive in chunks."""
+    clock = _Clock(params.end_date, params.days)
+    rngs = _Rngs(params.seed)
+    owners = _owners(rngs.get("owners"))
+    people = _people(rngs.get("people"), clock, _scaled(100_000, params.scale, params.days, minimum=20))
+    ads = _ad_catalogue(rngs.get("ads"), clock)
+    n_sessions = _scaled(1_000_000, params.scale, params.days, minimum=200)
+    web = _web(rngs.get("web"), clock, people, ads, n_sessions, sink)
+    people.created_us = web.lead_created_us
+    for key, table in _ad_tables(rngs.get("ad_stats"), clock, ads, web).items():
+        sink.add(key, table)
+    forms = web.forms
+    del web  # the per-session arrays were only needed for the ad stats
+    funnel = _funnel(rngs.get("funnel"), clock, people, owners)
+    for key, table in _store(rngs.get("store"), clock, people, funnel).items():
+        sink.add(key, table)
+    tables = _crm_tables(rngs.get("crm"), clock, people, owners, funnel, rngs.get("disqualification"))
+    forms, merges = _contact_merges(rngs.get("merges"), clock, forms, tables[("raw_crm", "contacts")])
+    tables[("raw_crm", "deal_stage_history")] = _deal_stage_history(tables[("raw_crm", "deals")])
+    tables[("raw_crm", "owners")] = owners.table
+    tables[("raw_crm", "contact_merges")] = merges
+    tables[("raw_web", "form_submissions")] = forms
+    for key, table in tables.items():
+        sink.add(key, table)
+    row_counts = {f"{s}.{t}": sink.rows[(s, t)] for s, t in _contract_keys()}
+    truth = _truth(params, owners, ads, row_counts)
+    truth.attribution = _attribution_truth(people, merges.num_rows)
+    return truth
+
+
+class _Sink:
+    """Receives each table, whole or in consecutive chunks, and counts its rows."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], int] = {}
+
+    def add(self, key: tuple[str, str], part: pa.Table) -> None:
+        self.rows[key] = self.rows.get(key, 0) + part.num_rows
+        self._add(key, part)
+
+    def _add(self, key: tuple[str, str], part: pa.Table) -> None:
+        raise NotImplementedError
+
+
+class _MemorySink(_Sink):
+    """Keeps every table, its chunks concatenated (without copying)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: dict[tuple[str, str], list[pa.Table]] = {}
+
+    def _add(self, key: tuple[str, str], part: pa.Table) -> None:
+        self.parts.setdefault(key, []).append(part)
+
+    def tables(self) -> dict[tuple[str, str], pa.Table]:
+        return {key: pa.concat_tables(self.parts[key]) for key in _contract_keys()}  # contract order
+
+
+class _ParquetSink(_Sink):
+    """One Parquet file per table; each chunk becomes row groups as it arrives and is then dropped."""
+
+    def __init__(self, out: Path) -> None:
+        super().__init__()
+        self.out = out
+        self.files: dict[str, Path] = {}
+        self.writers: dict[tuple[str, str], pq.ParquetWriter] = {}
+
+    def _add(self, key: tuple[str, str], part: pa.Table) -> None:
+        if key not in self.writers:
+            path = self.out / key[0] / f"{key[1]}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.writers[key] = pq.ParquetWriter(path, part.schema, compression="zstd")
+            self.files[f"{key[0]}.{key[1]}"] = path
+        self.writers[key].write_table(part)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+
+def _write_truth(truth: Truth, out: Path) -> Path:
+    path = out / "truth.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(truth.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -388,18 +484,29 @@ def _contract_keys() -> list[tuple[str, str]]:
     return [(schema, table) for schema, tables in RAW_TABLES.items() for table in tables]
 
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# Two hex characters per byte value, as little-endian uint16 so a byte matrix maps straight to text.
+_HEX_PAIRS = np.array([ord(f"{b:02x}"[0]) | ord(f"{b:02x}"[1]) << 8 for b in range(256)], dtype="<u2")
+
+
+def _rand_bytes(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
+    """The random bytes behind n hex strings of even `width`, one row per string; 10-16 bytes per row
+    instead of a 20-32 character string, so the web part keeps these and formats them chunk by chunk."""
+    if width % 2:
+        raise ValueError("hex width must be even")
+    return np.frombuffer(rng.bytes(n * width // 2), dtype=np.uint8).reshape(n, width // 2)
+
+
+def _hex(rows: np.ndarray) -> pa.StringArray:
+    """Lowercase hex string per row of a byte matrix, built straight into Arrow buffers."""
+    n, width = rows.shape[0], 2 * rows.shape[1]
+    chars = np.ascontiguousarray(_HEX_PAIRS[rows]).view(np.uint8)
+    offsets = np.arange(0, n * width + 1, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
 
 
 def _rand_hex(rng: np.random.Generator, n: int, width: int) -> pa.StringArray:
-    """n random lowercase hex strings of `width` characters, built straight into Arrow buffers."""
-    raw = np.frombuffer(rng.bytes((n * width + 1) // 2), dtype=np.uint8)
-    nibbles = np.empty(raw.size * 2, dtype=np.uint8)
-    nibbles[0::2] = raw >> 4
-    nibbles[1::2] = raw & 15
-    chars = _HEX[nibbles[: n * width]]
-    offsets = np.arange(0, n * width + 1, width, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
+    """n random lowercase hex strings of even `width` characters."""
+    return _hex(_rand_bytes(rng, n, width))
 
 
 def _decode(codes: np.ndarray, labels: list[str], null_mask: np.ndarray | None = None) -> pa.Array:
@@ -862,7 +969,7 @@ def _assign_ads(rng: np.random.Generator, ads: _Ads, platform: int, day: np.ndar
 
 @dataclass
 class _Web:
-    tables: dict[tuple[str, str], pa.Table]
+    forms: pa.Table  # form submissions; the contact merges rewrite some of their e-mails later
     lead_created_us: np.ndarray
     session_day: np.ndarray
     session_ad: np.ndarray  # global ad index or -1
@@ -948,7 +1055,12 @@ def _concat_specs(parts: list[_SessionSpec]) -> _SessionSpec:
     return _SessionSpec(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields})
 
 
-def _web(rng: np.random.Generator, clock: _Clock, people: _People, ads: _Ads, n_target: int) -> _Web:
+def _web(
+    rng: np.random.Generator, clock: _Clock, people: _People, ads: _Ads, n_target: int, sink: _Sink
+) -> _Web:
+    """Sessions and page views, streamed to the sink per chunk of sessions. Every random draw happens
+    first, in a fixed order, into compact arrays (codes, times, raw id bytes); their strings, which
+    dominate memory at large scales, exist only for one chunk at a time."""
     web_leads = np.nonzero(people.channel != OFFLINE)[0]
     lead_part = _lead_sessions(rng, clock, people, web_leads)
     second = _second_form_sessions(rng, clock, people, web_leads, lead_part, next_visitor=web_leads.size)
@@ -956,11 +1068,13 @@ def _web(rng: np.random.Generator, clock: _Clock, people: _People, ads: _Ads, n_
     n_rest = max(0, n_target - lead_part.visitor.size - second.visitor.size)
     rest = _anonymous_sessions(rng, clock, n_rest, first_visitor=n_known_visitors)
     spec = _concat_specs([lead_part, second, rest])
+    del lead_part, second, rest
     order = np.argsort(spec.start_us, kind="stable")
     spec = _SessionSpec(**{f: getattr(spec, f)[order] for f in _SessionSpec.__dataclass_fields__})
+    del order
     n = spec.visitor.size
     n_visitors = int(spec.visitor.max()) + 1
-    anonymous_ids = _rand_hex(rng, n_visitors, 32)
+    anonymous_ids = _rand_bytes(rng, n_visitors, 32)
 
     day = (spec.start_us - clock.start_us) // US_PER_D
     platform = np.full(n, -1)
@@ -978,135 +1092,173 @@ def _web(rng: np.random.Generator, clock: _Clock, people: _People, ads: _Ads, n_
     n_views = np.where(spec.form_number > 0, np.maximum(n_views, 2), n_views)
     view_session, view_pos, view_starts = _segments(n_views)
     gap = np.where(view_pos > 0, 2 * US_PER_S + rng.exponential(60 * US_PER_S, view_session.size), 0).astype(np.int64)
+    del view_pos
     cum = np.cumsum(gap)
+    del gap
     viewed_us = spec.start_us[view_session] + cum - cum[view_starts][view_session]
+    del cum
     last_view_us = viewed_us[view_starts + n_views - 1]
     dwell = (US_PER_S + rng.exponential(40 * US_PER_S, n)).astype(np.int64)
     dwell = np.where(spec.form_number > 0, dwell + 10 * US_PER_S, dwell)
     ended_us = last_view_us + dwell
 
+    # Pages as codes into PAGE_URLS / PAGE_TITLE_OF (language x slug), small enough to keep for all views.
     lang = np.array(SITE_LANGUAGE_OF_COUNTRY)[spec.country]
     landing_slug = rng.integers(0, CONTACT_PAGE, n)
     view_slug = rng.integers(0, len(PAGE_SLUGS[0]), view_session.size)
     view_slug[view_starts] = landing_slug
     form_last = view_starts[spec.form_number > 0] + n_views[spec.form_number > 0] - 1
     view_slug[form_last] = np.where(rng.random(form_last.size) < 0.6, CONTACT_PAGE, view_slug[form_last])
-    page_urls = [f"{SITE}{SITE_LANGUAGES[li]}/{slug}" for li in range(3) for slug in PAGE_SLUGS[li]]
-    page_titles = [t for li in range(3) for t in PAGE_TITLES[li]]
-    view_page = lang[view_session] * len(PAGE_SLUGS[0]) + view_slug
-    landing_base = _decode(lang * len(PAGE_SLUGS[0]) + landing_slug, page_urls)
-    query, referrer = _traffic_source(rng, spec.channel, platform, ad, ads)
-    landing_url = _join(landing_base, query)
-    del landing_base, query  # the web tables dominate memory at large scales
+    lang = lang.astype(np.int8)  # int8 codes: no int64 temporaries the size of all page views
+    view_page = lang[view_session] * np.int8(len(PAGE_SLUGS[0])) + view_slug.astype(np.int8)
+    landing_page = lang * np.int8(len(PAGE_SLUGS[0])) + landing_slug.astype(np.int8)
+    del view_session, view_slug, form_last, lang, landing_slug
+    source = _traffic_source(rng, spec.channel, platform, ad, ads)
+    session_ids = _rand_bytes(rng, n, 20)
+    device = rng.choice(3, size=n, p=DEVICE_MIX).astype(np.int8)
 
-    session_ids = _rand_hex(rng, n, 20)
-    session_anon = anonymous_ids.take(pa.array(spec.visitor))
-    sessions = _table("raw_web", "sessions", {
-        "session_id": session_ids, "anonymous_id": session_anon,
-        "session_started_at": _ts(spec.start_us), "session_ended_at": _ts(ended_us),
-        "landing_page_url": landing_url, "referrer_url": referrer,
-        "device_category": _decode(rng.choice(3, size=n, p=DEVICE_MIX), DEVICE_CATEGORIES),
-        "geo_country": _decode(spec.country, COUNTRIES), "page_view_count": n_views.astype(np.int32),
-    })  # fmt: skip
-    # Built in slices: one Arrow string array holds at most 2 GiB, which page URLs pass near scale 10.
-    slices = []
-    for lo in range(0, view_session.size, VIEW_SLICE_ROWS):
-        part = slice(lo, lo + VIEW_SLICE_ROWS)
-        sess = pa.array(view_session[part])
-        sess_ids = session_ids.take(sess)
-        slices.append(_table("raw_web", "page_views", {
-            "page_view_id": _join(sess_ids, "-", _num(view_pos[part] + 1)),
-            "session_id": sess_ids,
-            "anonymous_id": session_anon.take(sess),
-            "viewed_at": _ts(viewed_us[part]),
-            "page_url": pc.if_else(pa.array(view_pos[part] == 0), landing_url.take(sess),
-                                   _decode(view_page[part], page_urls)),
-            "page_title": _decode(view_page[part], page_titles),
-        }))  # fmt: skip
-    page_views = pa.concat_tables(slices)
-    del slices, viewed_us
-
+    last_page = view_page[view_starts + n_views - 1]
     forms, lead_created = _form_submissions(
-        rng, people, spec, session_ids, session_anon, last_view_us, dwell,
-        _decode(view_page[view_starts + n_views - 1], page_urls),
-    )  # fmt: skip
-    return _Web(
-        tables={("raw_web", "sessions"): sessions, ("raw_web", "page_views"): page_views,
-                ("raw_web", "form_submissions"): forms},
-        lead_created_us=np.where(people.channel == OFFLINE, people.created_us, lead_created),
+        rng, people, spec, session_ids, anonymous_ids, last_view_us, dwell, last_page
+    )
+    visitor, start_us, country = spec.visitor, spec.start_us, spec.country.astype(np.int8)
+    web = _Web(
+        forms=forms, lead_created_us=np.where(people.channel == OFFLINE, people.created_us, lead_created),
         session_day=day, session_ad=ad, lead_first_session=spec.lead_first,
     )  # fmt: skip
+    del spec, platform, last_view_us, dwell, last_page, lead_created
+
+    # Chunks of sessions with their page views, in order: the strings exist for one chunk at a time.
+    for lo in range(0, n, WEB_CHUNK_SESSIONS):
+        s = slice(lo, min(lo + WEB_CHUNK_SESSIONS, n))
+        counts = n_views[s]
+        v = slice(int(view_starts[lo]), int(view_starts[lo] + counts.sum()))
+        query, referrer = source.chunk(s)
+        landing_url = _join(_decode(landing_page[s], PAGE_URLS), query)
+        sink.add(("raw_web", "sessions"), _table("raw_web", "sessions", {
+            "session_id": _hex(session_ids[s]), "anonymous_id": _hex(anonymous_ids[visitor[s]]),
+            "session_started_at": _ts(start_us[s]), "session_ended_at": _ts(ended_us[s]),
+            "landing_page_url": landing_url, "referrer_url": referrer,
+            "device_category": _decode(device[s], DEVICE_CATEGORIES),
+            "geo_country": _decode(country[s], COUNTRIES), "page_view_count": counts.astype(np.int32),
+        }))  # fmt: skip
+        session, pos, first = _segments(counts)  # within the chunk
+        view_session_ids = _hex(session_ids[lo + session])
+        later = np.nonzero(pos > 0)[0]
+        sink.add(("raw_web", "page_views"), _table("raw_web", "page_views", {
+            "page_view_id": _join(view_session_ids, "-", _num(pos + 1)),
+            "session_id": view_session_ids,
+            "anonymous_id": _hex(anonymous_ids[visitor[lo + session]]),
+            "viewed_at": _ts(viewed_us[v]),
+            "page_url": _assemble(pos.size, [(first, landing_url),
+                                             (later, _decode(view_page[v][later], PAGE_URLS))], None),
+            "page_title": _decode(view_page[v], PAGE_TITLE_OF),
+        }))  # fmt: skip
+    return web
+
+
+@dataclass
+class _Text:
+    """Strings for the sessions at ascending positions `idx`, kept as parts until built for a chunk of
+    sessions: literal text, (codes, labels) or a matrix of random bytes written as hex."""
+
+    idx: np.ndarray
+    parts: list[Any]
+
+    def build(self, s: slice) -> tuple[np.ndarray, pa.Array]:
+        """Positions within the chunk and their strings."""
+        lo, hi = np.searchsorted(self.idx, [s.start, s.stop])
+        if all(isinstance(p, str) for p in self.parts):
+            return self.idx[lo:hi] - s.start, _const(hi - lo, "".join(self.parts))
+        built = [p if isinstance(p, str) else _hex(p[lo:hi]) if isinstance(p, np.ndarray)
+                 else _decode(p[0][lo:hi], p[1]) for p in self.parts]  # fmt: skip
+        return self.idx[lo:hi] - s.start, built[0] if len(built) == 1 else _join(*built)
+
+
+@dataclass
+class _TrafficSource:
+    queries: list[_Text]
+    referrers: list[_Text]
+
+    def chunk(self, s: slice) -> tuple[pa.Array, pa.Array]:
+        """Landing-URL query strings (empty if none) and referrers (null if none) of a chunk of sessions."""
+        n = s.stop - s.start
+        return (_assemble(n, [t.build(s) for t in self.queries], ""),
+                _assemble(n, [t.build(s) for t in self.referrers], None))  # fmt: skip
 
 
 def _traffic_source(
     rng: np.random.Generator, channel: np.ndarray, platform: np.ndarray, ad: np.ndarray, ads: _Ads
-) -> tuple[pa.Array, pa.Array]:
+) -> _TrafficSource:
     """Landing-URL query string and referrer per session, shaped so the conventions' rules give back
     the session's channel."""
-    n = channel.size
-    queries: list[tuple[np.ndarray, pa.Array]] = []
-    referrers: list[tuple[np.ndarray, pa.Array]] = []
-    campaign_ids = _decode(np.arange(len(ads.campaign_id)), ads.campaign_id)
-    ad_ids = _decode(np.arange(len(ads.ad_id)), ads.ad_id)
+    queries: list[_Text] = []
+    referrers: list[_Text] = []
 
-    def utm_ids(idx: np.ndarray) -> tuple[pa.Array, pa.Array]:
-        return campaign_ids.take(pa.array(ad[idx])), ad_ids.take(pa.array(ad[idx]))
+    def utm_ids(idx: np.ndarray) -> tuple[tuple[np.ndarray, list[str]], tuple[np.ndarray, list[str]]]:
+        paid = ad[idx]
+        return (paid, ads.campaign_id), (paid, ads.ad_id)
 
     idx = np.nonzero(platform == PLATFORM_GOOGLE)[0]
     camp, content = utm_ids(idx)
-    source = _decode((rng.random(idx.size) < 0.05).astype(int), ["google", "Google"])
-    queries.append((idx, _join("?utm_source=", source, "&utm_medium=cpc&utm_campaign=", camp,
-                               "&utm_content=", content, "&gclid=Cj0KCQ", _rand_hex(rng, idx.size, 24))))  # fmt: skip
-    referrers.append((idx, pa.array(np.full(idx.size, "https://www.google.com/", object), pa.string())))
+    source = (rng.random(idx.size) < 0.05).astype(np.int8)
+    queries.append(_Text(idx, ["?utm_source=", (source, ["google", "Google"]),
+                               "&utm_medium=cpc&utm_campaign=", camp, "&utm_content=", content,
+                               "&gclid=Cj0KCQ", _rand_bytes(rng, idx.size, 24)]))  # fmt: skip
+    referrers.append(_Text(idx, ["https://www.google.com/"]))
 
     idx = np.nonzero(platform == PLATFORM_META)[0]
     camp, content = utm_ids(idx)
-    source = _decode((rng.random(idx.size) < 0.05).astype(int), ["facebook", "Facebook"])
-    queries.append((idx, _join("?utm_source=", source, "&utm_medium=paid_social&utm_campaign=", camp,
-                               "&utm_content=", content, "&fbclid=IwAR", _rand_hex(rng, idx.size, 28))))  # fmt: skip
-    referrers.append((idx, pa.array(np.full(idx.size, "https://www.facebook.com/", object), pa.string())))
+    source = (rng.random(idx.size) < 0.05).astype(np.int8)
+    queries.append(_Text(idx, ["?utm_source=", (source, ["facebook", "Facebook"]),
+                               "&utm_medium=paid_social&utm_campaign=", camp, "&utm_content=", content,
+                               "&fbclid=IwAR", _rand_bytes(rng, idx.size, 28)]))  # fmt: skip
+    referrers.append(_Text(idx, ["https://www.facebook.com/"]))
 
     idx = np.nonzero(platform == PLATFORM_LINKEDIN)[0]
     camp, content = utm_ids(idx)
-    queries.append((idx, _join("?utm_source=linkedin&utm_medium=paid_social&utm_campaign=", camp,
-                               "&utm_content=", content, "&li_fat_id=", _rand_hex(rng, idx.size, 32))))  # fmt: skip
-    referrers.append((idx, pa.array(np.full(idx.size, "https://www.linkedin.com/", object), pa.string())))
+    queries.append(_Text(idx, ["?utm_source=linkedin&utm_medium=paid_social&utm_campaign=", camp,
+                               "&utm_content=", content, "&li_fat_id=",
+                               _rand_bytes(rng, idx.size, 32)]))  # fmt: skip
+    referrers.append(_Text(idx, ["https://www.linkedin.com/"]))
 
     idx = np.nonzero(channel == EMAIL)[0]
-    source = _decode((rng.random(idx.size) < 0.05).astype(int), ["newsletter", "Newsletter"])
-    campaign = _decode(rng.choice(len(EMAIL_CAMPAIGNS), idx.size, p=[0.4, 0.2, 0.2, 0.2]), EMAIL_CAMPAIGNS)
-    queries.append((idx, _join("?utm_source=", source, "&utm_medium=email&utm_campaign=", campaign)))
+    source = (rng.random(idx.size) < 0.05).astype(np.int8)
+    campaign = rng.choice(len(EMAIL_CAMPAIGNS), idx.size, p=[0.4, 0.2, 0.2, 0.2]).astype(np.int8)
+    queries.append(_Text(idx, ["?utm_source=", (source, ["newsletter", "Newsletter"]),
+                               "&utm_medium=email&utm_campaign=", (campaign, EMAIL_CAMPAIGNS)]))  # fmt: skip
 
     idx = np.nonzero(channel == ORGANIC_SEARCH)[0]
-    referrers.append((idx, pa.array(np.full(idx.size, "https://www.google.com/", object), pa.string())))
+    referrers.append(_Text(idx, ["https://www.google.com/"]))
 
     idx = np.nonzero(channel == ORGANIC_SOCIAL)[0]
     linkedin = rng.random(idx.size) < 0.4
-    referrers.append((idx, _decode(linkedin.astype(int), ["https://www.facebook.com/", "https://www.linkedin.com/"])))
+    social_sites = ["https://www.facebook.com/", "https://www.linkedin.com/"]
+    referrers.append(_Text(idx, [(linkedin.astype(np.int8), social_sites)]))
     fb = idx[~linkedin & (rng.random(idx.size) < 0.4)]  # Meta tags outbound links with fbclid
-    queries.append((fb, _join("?fbclid=IwAR", _rand_hex(rng, fb.size, 28))))
+    queries.append(_Text(fb, ["?fbclid=IwAR", _rand_bytes(rng, fb.size, 28)]))
 
     idx = np.nonzero(channel == REFERRAL)[0]
-    referrers.append((idx, _decode(rng.integers(0, len(REFERRERS), idx.size), REFERRERS)))
+    referrers.append(_Text(idx, [(rng.integers(0, len(REFERRERS), idx.size).astype(np.int8), REFERRERS)]))
     tagged = idx[rng.random(idx.size) < 0.15]
-    queries.append((tagged, _join("?utm_source=", _decode(rng.integers(0, len(REFERRAL_UTM_SOURCES), tagged.size),
-                                                          REFERRAL_UTM_SOURCES), "&utm_medium=referral")))  # fmt: skip
+    tag = rng.integers(0, len(REFERRAL_UTM_SOURCES), tagged.size)
+    queries.append(_Text(tagged, ["?utm_source=", (tag, REFERRAL_UTM_SOURCES), "&utm_medium=referral"]))
 
     idx = np.nonzero(channel == UNASSIGNED)[0]  # utm tags nobody maps: printed flyers' QR codes
-    queries.append((idx, _join("?utm_source=", _decode(rng.integers(0, 2, idx.size), ["flyer", "qr_code"]),
-                               "&utm_medium=print")))  # fmt: skip
-    return _assemble(n, queries, ""), _assemble(n, referrers, None)
+    flyer = rng.integers(0, 2, idx.size)
+    queries.append(_Text(idx, ["?utm_source=", (flyer, ["flyer", "qr_code"]), "&utm_medium=print"]))
+    return _TrafficSource(queries, referrers)
 
 
 def _form_submissions(
     rng: np.random.Generator,
     people: _People,
     spec: _SessionSpec,
-    session_ids: pa.Array,
-    session_anon: pa.Array,
+    session_ids: np.ndarray,
+    anonymous_ids: np.ndarray,
     last_view_us: np.ndarray,
     dwell: np.ndarray,
-    last_page_url: pa.Array,
+    last_page: np.ndarray,
 ) -> tuple[pa.Table, np.ndarray]:
     """Form rows (submitted inside the session, on its last page) and each lead's created time."""
     rows = np.nonzero(spec.form_number > 0)[0]  # already in time order
@@ -1127,9 +1279,9 @@ def _form_submissions(
                          rng.choice(len(FORM_NAMES), rows.size, p=FIRST_FORM_MIX))  # fmt: skip
     table = _table("raw_web", "form_submissions", {
         "submission_id": _rand_hex(rng, rows.size, 24),
-        "session_id": session_ids.take(pa.array(rows)), "anonymous_id": session_anon.take(pa.array(rows)),
+        "session_id": _hex(session_ids[rows]), "anonymous_id": _hex(anonymous_ids[spec.visitor[rows]]),
         "submitted_at": _ts(submitted), "form_name": _decode(form_name, FORM_NAMES),
-        "page_url": last_page_url.take(pa.array(rows)), "email": email, "phone": phone,
+        "page_url": _decode(last_page[rows], PAGE_URLS), "email": email, "phone": phone,
         "first_name": people.first_name.take(lead_arr), "last_name": people.last_name.take(lead_arr),
         "company_name": people.companies.column("name").take(pa.array(people.company[lead])),
         "consent_marketing": rng.random(rows.size) < 0.6,
@@ -1572,7 +1724,7 @@ def _ad_tables(rng: np.random.Generator, clock: _Clock, ads: _Ads, web: _Web) ->
 # ---------------------------------------------------------------------------------------------------
 
 
-def _truth(params: WorldParams, owners: _Owners, ads: _Ads, tables: dict[tuple[str, str], pa.Table]) -> Truth:
+def _truth(params: WorldParams, owners: _Owners, ads: _Ads, row_counts: dict[str, int]) -> Truth:
     channels = {}
     for code in range(8):
         p_mql, p_sql, p_opp, p_win = FUNNEL[code]
@@ -1610,17 +1762,15 @@ def _truth(params: WorldParams, owners: _Owners, ads: _Ads, tables: dict[tuple[s
             ),
             "Events after the end of end_date (UTC) have not happened: their timestamps are null.",
         ],
-        row_counts={f"{s}.{t}": tab.num_rows for (s, t), tab in tables.items()},
+        row_counts=row_counts,
     )
 
 
 def _contact_merges(
-    rng: np.random.Generator, clock: _Clock, tables: dict[tuple[str, str], pa.Table]
-) -> dict[tuple[str, str], pa.Table]:
+    rng: np.random.Generator, clock: _Clock, forms: pa.Table, contacts: pa.Table
+) -> tuple[pa.Table, pa.Table]:
     """Give a share of second form submissions a personal e-mail that created a duplicate contact,
     merged into the original soon after; returns the rewritten form submissions and the merges."""
-    forms = tables[("raw_web", "form_submissions")]
-    contacts = tables[("raw_crm", "contacts")]
     contact_of_email = dict(zip(contacts.column("email").to_pylist(), contacts.column("contact_id").to_pylist()))
     emails = [e.strip().lower() for e in forms.column("email").to_pylist()]
     submitted = forms.column("submitted_at").cast(pa.int64()).to_numpy()
@@ -1652,10 +1802,10 @@ def _contact_merges(
         "email": pa.array(merged_email, pa.string()),
         "merged_at": _ts(np.array(merged_at, np.int64)),
     })  # fmt: skip
-    return {("raw_web", "form_submissions"): forms, ("raw_crm", "contact_merges"): merges}
+    return forms, merges
 
 
-def _attribution_truth(people: _People, tables: dict[tuple[str, str], pa.Table]) -> AttributionTruth:
+def _attribution_truth(people: _People, merged_contacts: int) -> AttributionTruth:
     web = people.channel[people.channel != OFFLINE]
     design = LEAD_CHANNEL_MIX[:OFFLINE] / LEAD_CHANNEL_MIX[:OFFLINE].sum()
     realised = np.bincount(web, minlength=OFFLINE) / max(1, web.size)
@@ -1666,7 +1816,7 @@ def _attribution_truth(people: _People, tables: dict[tuple[str, str], pa.Table])
         ),
         lead_channel_share={CHANNELS[c]: round(float(design[c]), 10) for c in range(OFFLINE)},
         realised_lead_channel_share={CHANNELS[c]: round(float(realised[c]), 10) for c in range(OFFLINE)},
-        merged_contacts=tables[("raw_crm", "contact_merges")].num_rows,
+        merged_contacts=merged_contacts,
     )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from ingestion.demo.world import generate_world, write_world
+from ingestion.demo.world import build_world
 from ingestion.raw_loader import load_parquet_tables
 from ingestion.raw_schema import RAW_TABLES
 from ingestion.sources import SourceMode, SourceSettings
@@ -31,9 +31,9 @@ DEMO_WORLD = dg.AssetKey("demo_world")
 )
 def demo_world(context: dg.AssetExecutionContext, demo: DemoWorldResource) -> dg.MaterializeResult:
     started = time.perf_counter()
-    world = generate_world(scale=demo.scale, seed=demo.seed, end_date=demo.end, days=demo.days)
-    write_world(world, demo.path)
-    rows = {f"{schema}.{table}": t.num_rows for (schema, table), t in world.tables.items()}
+    # Streamed to disk table by table: large scales never hold the whole world in memory.
+    world = build_world(demo.path, scale=demo.scale, seed=demo.seed, end_date=demo.end, days=demo.days)
+    rows = world.rows
     context.log.info("demo world written to %s", demo.path)
     return dg.MaterializeResult(
         metadata={
