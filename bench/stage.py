@@ -67,7 +67,9 @@ def run_stage(stage: str, partition: str | None) -> dict[str, object]:
         selection = stage_selection(stage)
         job_def = dg.define_asset_job(f"bench_{stage}", selection=selection, partitions_def=DAILY_PARTITIONS)
         job = dg.Definitions.merge(defs, dg.Definitions(jobs=[job_def])).resolve_job_def(f"bench_{stage}")
-        kwargs = {"partition_key": partition} if partition else {"tags": full_refresh_tags()}
+        # A one-day run is a range of one partition (a checks-only run cannot take a partition key).
+        one_day = {"dagster/asset_partition_range_start": partition, "dagster/asset_partition_range_end": partition}
+        kwargs = {"tags": one_day if partition else full_refresh_tags()}
         graph = defs.resolve_asset_graph()
         selected = len(selection.resolve(graph)) + len(selection.resolve_checks(graph))
     started = time.perf_counter()

@@ -12,7 +12,7 @@ from orchestration.assets.postgres import postgres_marts, postgres_publish_enabl
 from orchestration.assets.publish import publish
 from orchestration.assets.quality import quality_checks
 from orchestration.assets.weekly import weekly_assets, weekly_snapshot_job, weekly_snapshot_schedule
-from orchestration.jobs import all_assets_job, daily_schedule
+from orchestration.jobs import all_assets_job, daily_schedule, full_refresh_job
 from orchestration.resources import build_resources
 from orchestration.sensors import landing_files_job, landing_files_sensor
 from orchestration.settings import Settings
@@ -29,7 +29,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=assets,
         asset_checks=quality_checks,
-        jobs=[all_assets_job, landing_files_job, weekly_snapshot_job],
+        jobs=[all_assets_job, full_refresh_job, landing_files_job, weekly_snapshot_job],
         sensors=[landing_files_sensor],
         schedules=[daily_schedule(settings), weekly_snapshot_schedule],
         resources=resources,

@@ -1,4 +1,4 @@
-"""`make demo`: materialize every asset on the demo world, then print the latest week's funnel."""
+"""`make demo`: a full refresh of every asset on the demo world, then the latest week's funnel and report."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def main() -> int:
     log_path = settings.warehouse_path.parent / "demo_run.log"
     # dbt's own console output goes to a file; the summary is what the terminal is for.
     with open(log_path, "w") as log, contextlib.redirect_stdout(log):
-        result = defs.resolve_job_def("daily_refresh").execute_in_process(
+        result = defs.resolve_job_def("full_refresh").execute_in_process(
             instance=instance, run_config=quiet, raise_on_error=False, tags=full_refresh_tags()
         )
     elapsed = time.perf_counter() - started

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.partitions import DAILY_PARTITIONS
+from orchestration.partitions import DAILY_PARTITIONS, FULL_REFRESH_TAG
 from orchestration.settings import Settings
 
+# The weekly snapshot and report are partitioned by week and run on their own schedule.
+DAILY_FLOW = dg.AssetSelection.all() - dg.AssetSelection.groups("weekly")
+
 # The whole flow, sources to published marts: one run, in one process (DuckDB has a single writer).
-# Partitioned by day: a run for one day loads and rebuilds that day plus the late-arriving window; a
-# run over every partition (orchestration.partitions.full_refresh_tags) rebuilds everything.
+# Partitioned by day: a run for one day loads and rebuilds that day plus the late-arriving window.
 all_assets_job = dg.define_asset_job(
     name="daily_refresh",
-    # The weekly snapshot and report are partitioned by week and run on their own schedule.
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("weekly"),
+    selection=DAILY_FLOW,
     partitions_def=DAILY_PARTITIONS,
     description="Load every source into raw, then build and test every dbt model, audit and publish.",
+)
+
+# The same flow rebuilding everything up to the chosen day (what `make demo` runs).
+full_refresh_job = dg.define_asset_job(
+    name="full_refresh",
+    selection=DAILY_FLOW,
+    partitions_def=DAILY_PARTITIONS,
+    tags={FULL_REFRESH_TAG: "true"},
+    description="Reload every source whole and rebuild every model from scratch, up to the chosen day.",
 )
 
 

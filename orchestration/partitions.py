@@ -3,8 +3,9 @@
 Raw loads and the large marts (sessions, touchpoints, stage history, ad spend) are partitioned by day
 in the reporting time zone. A run for one day reloads that day and ``late_arriving_days`` before it
 (ad platforms restate recent days, CRM records change); a backfill over many days is one run (one
-dbt invocation). A run without a partition, or one whose range starts at the first partition, is a
-full refresh.
+dbt invocation per dbt definition). A run tagged ``smarketing/full_refresh=true`` (the ``full_refresh``
+job), or one whose range starts at the first partition, reloads and rebuilds everything up to the end
+of its partition.
 """
 
 from __future__ import annotations
@@ -24,27 +25,35 @@ DAILY_PARTITIONS = dg.DailyPartitionsDefinition(
 )
 # Backfills over many days run as one run, so dbt is invoked once for the whole range.
 SINGLE_RUN = dg.BackfillPolicy.single_run()
+FULL_REFRESH_TAG = "smarketing/full_refresh"
 
 
 def load_window(context: dg.AssetExecutionContext) -> LoadWindow | None:
     """The window a partitioned asset's run covers; None when the run has no partition.
 
-    A range starting at the first partition is a full refresh (no start); a run that includes the
-    latest partition also takes whatever arrived after it (no end). Only for partitioned assets: an
-    unpartitioned asset in a partitioned run also sees a partition key.
+    A full refresh has no start; a run that includes the latest partition also takes whatever arrived
+    after it (no end). Only for partitioned assets: an unpartitioned asset in a partitioned run also
+    sees a partition key.
     """
     if not (context.has_partition_key or context.has_partition_key_range):
         return None
     window = context.partition_time_window
-    start = None if window.start <= DAILY_PARTITIONS.start else window.start - dt.timedelta(days=LATE_ARRIVING_DAYS)
+    full = context.run.tags.get(FULL_REFRESH_TAG) == "true" or window.start <= DAILY_PARTITIONS.start
+    start = None if full else window.start - dt.timedelta(days=LATE_ARRIVING_DAYS)
     latest = DAILY_PARTITIONS.get_last_partition_window()
     end = None if latest is None or window.end >= latest.end else window.end
     return LoadWindow(start=start, end=end)
 
 
-def full_refresh_tags() -> dict[str, str]:
-    """Run tags for a full refresh: one run over every daily partition (``make demo``, the tests)."""
-    return {
-        "dagster/asset_partition_range_start": DAILY_PARTITIONS.get_first_partition_key(),
-        "dagster/asset_partition_range_end": DAILY_PARTITIONS.get_last_partition_key(),
-    }
+def partition_tags(first: str, last: str | None = None) -> dict[str, str]:
+    """Run tags for a range of daily partitions (a single-run backfill), or for one day."""
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last or first}
+
+
+def full_refresh_tags(partition: str | None = None) -> dict[str, str]:
+    """Run tags for a full refresh up to ``partition`` (default: the newest), as ``make demo`` runs it.
+
+    One partition rather than a range over every day: the same rebuild, without Dagster recording one
+    materialization per day and asset.
+    """
+    return {**partition_tags(partition or DAILY_PARTITIONS.get_last_partition_key()), FULL_REFRESH_TAG: "true"}

@@ -1,9 +1,10 @@
 """Daily partitions: the incremental path (a backfill, then day-by-day runs) builds exactly the marts a
 full refresh builds, and a one-day run only reloads its window.
 
-Two warehouses are built from the same demo-world files: A in one full-refresh run; B in a backfill up
-to 2026-11-15, then a three-day incremental run (11-16..11-18), then the run for the newest day, whose
-late-arriving window (3 days) covers 11-19..11-21. Every mart table must then be identical.
+Two warehouses are built from the same demo-world files: A in one full-refresh run; B in a full refresh
+up to 2026-11-15, then a three-day incremental backfill (11-16..11-18, one run), then the run for the
+newest day, whose late-arriving window (3 days) covers 11-19..11-21. Every mart table must then be
+identical.
 """
 
 from __future__ import annotations
@@ -12,15 +13,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.partitions import DAILY_PARTITIONS, full_refresh_tags
+from orchestration.partitions import full_refresh_tags, partition_tags
 
 SCALE = 0.02
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 BUILD_GROUPS = ("raw", "reference", "staging", "intermediate", "marts")
-
-
-def _range(start: str, end: str) -> dict[str, str]:
-    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +42,10 @@ def builds(tmp_path_factory, monkeypatch_module):
         assert result.success
         return result
 
-    first = DAILY_PARTITIONS.get_first_partition_key()
     full = run("full.duckdb", full_refresh_tags(), with_world=True)
-    backfill = run("incremental.duckdb", _range(first, "2026-11-15"))
-    three_days = run("incremental.duckdb", _range("2026-11-16", "2026-11-18"))
-    newest = run("incremental.duckdb", _range("2026-11-22", "2026-11-22"))
+    backfill = run("incremental.duckdb", full_refresh_tags("2026-11-15"))
+    three_days = run("incremental.duckdb", partition_tags("2026-11-16", "2026-11-18"))
+    newest = run("incremental.duckdb", partition_tags("2026-11-22"))
     return {"root": root, "full": full, "runs": [backfill, three_days, newest]}
 
 

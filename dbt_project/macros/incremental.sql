@@ -16,7 +16,8 @@
 {%- endmacro %}
 
 {% macro incremental_window() -%}
-    {{- return(is_incremental() and var('smarketing_window_start', none) is not none) -}}
+    {#- Unit tests build a model without a relation (`this` is none): always from scratch. -#}
+    {{- return(this is not none and is_incremental() and var('smarketing_window_start', none) is not none) -}}
 {%- endmacro %}
 
 {#

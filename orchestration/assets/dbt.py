@@ -75,7 +75,13 @@ RELATIONS = _relations_by_key(DBT_PROJECT.manifest_path)
 
 
 # Incremental by day (materialized='incremental' in their SQL); their descendants are rebuilt with them.
-DAILY_MODELS = ("fct_web_sessions", "fct_touchpoints", "fct_lead_stage_history", "fct_ad_spend_daily")
+DAILY_MODELS = (
+    "int_sessions_channel_grouped",  # the channel of each session, from its URLs: parsed once per session
+    "fct_web_sessions",
+    "fct_touchpoints",
+    "fct_lead_stage_history",
+    "fct_ad_spend_daily",
+)
 DAILY_SELECTION = " ".join(f"{model}+" for model in DAILY_MODELS)
 
 

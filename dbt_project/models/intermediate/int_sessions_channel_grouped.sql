@@ -1,10 +1,24 @@
-{%- set paid_medium = "^(.*cp.*|ppc|retargeting|paid.*)$" -%}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='session_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+-- A table, incremental by day: parsing every landing URL and referrer is the costliest step over
+-- sessions, and a session's channel depends on nothing but the session (and the seeds).
+{% set paid_medium = "^(.*cp.*|ppc|retargeting|paid.*)$" %}
 
 with
 
 sessions as (
 
     select * from {{ ref('stg_web__sessions') }}
+
+    {% if smarketing.incremental_window() %}
+    where session_started_at >= {{ smarketing.window_start() }}
+    {% endif %}
 
 ),
 
@@ -61,9 +75,12 @@ categorised as (
     left join source_categories as referrer_host_category
         on referrer_sources.external_referrer_host = referrer_host_category.source
 
+    -- The null test sits inside the key: a side condition next to the equality makes DuckDB fall back
+    -- to a nested-loop join.
     left join source_categories as referrer_first_label_category
-        on referrer_sources.external_referrer_host is not null
-        and referrer_sources.referrer_first_label = referrer_first_label_category.source
+        on case
+            when referrer_sources.external_referrer_host is not null then referrer_sources.referrer_first_label
+        end = referrer_first_label_category.source
 
 ),
 

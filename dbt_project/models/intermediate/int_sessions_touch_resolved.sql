@@ -76,6 +76,12 @@ known_sources as (
 
 ),
 
+known_source_sessions as (
+
+    select * from known_sources where channel <> 'Direct'
+
+),
+
 chained as (
 
     -- Direct never overrides an earlier known source within a session: a Direct session continuing
@@ -90,12 +96,14 @@ chained as (
 
     from known_sources
 
-    left join known_sources as source_session
-        on known_sources.channel = 'Direct'
-        and source_session.anonymous_id = known_sources.anonymous_id
+    -- Only Direct sessions look for a source: the test sits inside the join key, because a side
+    -- condition next to the equalities makes DuckDB fall back to a nested-loop join.
+    left join known_source_sessions as source_session
+        on source_session.anonymous_id = known_sources.anonymous_id
         and source_session.chain_number = known_sources.chain_number
-        and source_session.session_started_at = known_sources.known_source_started_at
-        and source_session.channel <> 'Direct'
+        and source_session.session_started_at = (
+            case when known_sources.channel = 'Direct' then known_sources.known_source_started_at end
+        )
 
 ),
 
