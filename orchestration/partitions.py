@@ -28,20 +28,23 @@ SINGLE_RUN = dg.BackfillPolicy.single_run()
 FULL_REFRESH_TAG = "smarketing/full_refresh"
 
 
-def load_window(context: dg.AssetExecutionContext) -> LoadWindow | None:
-    """The window a partitioned asset's run covers; None when the run has no partition.
+def load_window(context: dg.AssetExecutionContext | dg.OpExecutionContext) -> LoadWindow | None:
+    """The window a partitioned asset's (or its check's) run covers; None when the run has no partition.
 
-    A full refresh has no start; a run that includes the latest partition also takes whatever arrived
-    after it (no end). Only for partitioned assets: an unpartitioned asset in a partitioned run also
-    sees a partition key.
+    Read from the run's partition tags, which asset checks see too. A full refresh has no start; a
+    run that includes the latest partition also takes whatever arrived after it (no end).
     """
-    if not (context.has_partition_key or context.has_partition_key_range):
+    tags = context.run.tags
+    first = tags.get("dagster/asset_partition_range_start") or tags.get("dagster/partition")
+    last = tags.get("dagster/asset_partition_range_end") or tags.get("dagster/partition")
+    if not first or not last:
         return None
-    window = context.partition_time_window
-    full = context.run.tags.get(FULL_REFRESH_TAG) == "true" or window.start <= DAILY_PARTITIONS.start
-    start = None if full else window.start - dt.timedelta(days=LATE_ARRIVING_DAYS)
+    window_start = DAILY_PARTITIONS.time_window_for_partition_key(first).start
+    window_end = DAILY_PARTITIONS.time_window_for_partition_key(last).end
+    full = tags.get(FULL_REFRESH_TAG) == "true" or window_start <= DAILY_PARTITIONS.start
+    start = None if full else window_start - dt.timedelta(days=LATE_ARRIVING_DAYS)
     latest = DAILY_PARTITIONS.get_last_partition_window()
-    end = None if latest is None or window.end >= latest.end else window.end
+    end = None if latest is None or window_end >= latest.end else window_end
     return LoadWindow(start=start, end=end)
 
 
