@@ -1,3 +1,5 @@
+-- small (one row per ad and day): a view
+{{ config(materialized='view') }}
 with
 
 google_ads as (

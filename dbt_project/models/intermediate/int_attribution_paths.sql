@@ -1,3 +1,5 @@
+-- read once, by the next model
+{{ config(materialized='view') }}
 {%- set lookback_days = var('attribution_lookback_days') -%}
 
 with

@@ -1,3 +1,5 @@
+-- read once, by the next model
+{{ config(materialized='view') }}
 {%- set half_life_days = var('attribution_half_life_days') -%}
 {%- set models = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay'] -%}
 
