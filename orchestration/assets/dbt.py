@@ -1,8 +1,8 @@
 """dbt assets, built from the prepared manifest (``make manifest`` runs ``dbt parse``).
 
-Two definitions: the large marts that grow by the day (``DAILY_MODELS``) and everything built from
-them are partitioned by day and incremental; the rest (staging views, leads, dimensions) is rebuilt
-whole. A run invokes dbt at most twice, whatever the number of days it covers.
+Two definitions: the large models that grow by the day (``DAILY_MODELS``, incremental) and everything
+built from them are partitioned by day; the rest (staging views, CRM-side intermediates, dimensions)
+is rebuilt whole. A run invokes dbt at most twice, whatever the number of days it covers.
 
 The manifest is read at import, never produced by it: outside ``dagster dev`` a missing manifest is an
 error telling the user what to run. Under ``dagster dev``, ``prepare_if_dev`` re-parses so model edits
