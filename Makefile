@@ -24,8 +24,9 @@ manifest: install
 demo: manifest
 	$(PY) -m orchestration.demo
 
+# One worker per core; a module's tests share its warehouse fixture, so they stay on one worker.
 test: manifest
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # Times each stage of a full build at scale SCALE (1 = ~1M sessions, 100k leads, 10k deals a year).
 bench: manifest

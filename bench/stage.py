@@ -82,6 +82,7 @@ def run_stage(stage: str, partition: str | None) -> dict[str, object]:
     failures = [str(e.event_specific_data.error.message)[:2000] for e in result.all_events if e.is_step_failure]
     return {
         "success": result.success,
+        "run_id": result.run_id,
         "wall_seconds": round(wall, 3),
         "rows": _rows(result),
         "peak_memory_mb": round(peak_kb / 1024, 1),
