@@ -3,7 +3,8 @@
 One ``FakeAdApi`` serves Google Ads (``googleAds:search``, POST, ``nextPageToken``), Meta
 (``/act_<id>/insights``, ``paging.next`` links) and LinkedIn (``adAnalytics``, ``adCampaigns`` with
 ``metadata.nextPageToken``). It pages its answers, checks the bearer token, and plays scripted faults
-(429 with Retry-After, 500, malformed bodies) and schema drift (an added or a removed field).
+(429 with Retry-After, 500, malformed bodies, answers slower than the client's timeout) and schema drift
+(an added or a removed field).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -34,10 +36,30 @@ class Fact:
 
 @dataclass
 class Fault:
+    """The next request whose path contains ``path_contains`` gets this answer instead (once). With ``delay``
+    the server first waits that many seconds: longer than the client's timeout, the client sees a timeout."""
+
     path_contains: str
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: str = '{"error": {"message": "fault"}}'
+    delay: float = 0.0
+
+
+def play_fault(faults: list[Fault], path: str, closing: threading.Event,
+               send: Callable[[int, str, dict[str, str]], None]) -> bool:  # fmt: skip
+    """Answer with the first fault matching ``path`` (removing it); False when none matches."""
+    fault = next((f for f in faults if f.path_contains in path), None)
+    if fault is None:
+        return False
+    faults.remove(fault)
+    if fault.delay:
+        closing.wait(fault.delay)  # the server shutting down cuts the wait short
+    try:
+        send(fault.status, fault.body, fault.headers)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the client gave up waiting (a timeout) and closed the connection
+    return True
 
 
 def make_facts(account: str, start: dt.date, days: int, empty_days: set[dt.date] = frozenset()) -> list[Fact]:
@@ -63,6 +85,7 @@ class FakeAdApi:
         self.requests: list[tuple[str, str]] = []  # (method, path?query)
         self.windows: list[tuple[dt.date, dt.date]] = []
         self.request_times: list[float] = []
+        self.closing = threading.Event()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -88,6 +111,7 @@ class FakeAdApi:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -97,10 +121,8 @@ class FakeAdApi:
 
         self.requests.append((handler.command, handler.path))
         self.request_times.append(time.monotonic())
-        for fault in list(self.faults):
-            if fault.path_contains in handler.path:
-                self.faults.remove(fault)
-                return self._send(handler, fault.status, fault.body, fault.headers)
+        if play_fault(self.faults, handler.path, self.closing, lambda *answer: self._send(handler, *answer)):
+            return
         if handler.headers.get("Authorization") != f"Bearer {TOKEN}":
             return self._send(handler, 401, json.dumps({"error": {"code": 401, "message": "Invalid token"}}))
         parts = urlsplit(handler.path)

@@ -1,8 +1,13 @@
-"""A local server that behaves like HubSpot's CRM API v3/v4 (search, owners, associations)."""
+"""A local server that behaves like HubSpot's CRM API v3/v4 (search, owners, associations).
+
+Like HubSpot, a search query returns at most ``search_cap`` (10,000) results: asking for a page past it
+(``after`` >= the cap) answers HTTP 400, although ``paging.next`` keeps offering one.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import threading
@@ -10,10 +15,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fake_ad_apis import TOKEN, Fault
+from tests.fake_ad_apis import TOKEN, Fault, play_fault
 
 MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate",
             "calls": "hs_lastmodifieddate", "emails": "hs_lastmodifieddate", "meetings": "hs_lastmodifieddate"}
+
+
+@functools.lru_cache(maxsize=100_000)
+def _ms(text: str) -> int:
+    return int(dt.datetime.fromisoformat(text).timestamp() * 1000)
 
 
 def iso(ts: dt.datetime) -> str:
@@ -21,13 +31,15 @@ def iso(ts: dt.datetime) -> str:
 
 
 class FakeHubSpot:
-    def __init__(self, page_size: int = 2):
+    def __init__(self, page_size: int = 2, search_cap: int = 10_000):
         self.page_size = page_size
+        self.search_cap = search_cap
         self.objects: dict[str, dict[str, dict[str, Any]]] = {obj: {} for obj in MODIFIED}
         self.stage_history: dict[str, list[dict[str, Any]]] = {}  # deal id -> dealstage versions, newest first
         self.owners: list[dict[str, Any]] = []
         self.deal_links: dict[str, dict[str, list[str]]] = {}  # deal (or engagement) id -> {object: ids}
         self.faults: list[Fault] = []
+        self.closing = threading.Event()
         self.searches: list[tuple[str, int]] = []  # (object, GTE value in ms)
         self.requests: list[str] = []
         self.drop_property: str | None = None
@@ -56,6 +68,7 @@ class FakeHubSpot:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -80,14 +93,16 @@ class FakeHubSpot:
 
     def _handle(self, handler: BaseHTTPRequestHandler, body: dict | None) -> None:
         self.requests.append(handler.path)
-        for fault in list(self.faults):
-            if fault.path_contains in handler.path:
-                self.faults.remove(fault)
-                return self._send(handler, fault.status, fault.body, fault.headers)
+        if play_fault(self.faults, handler.path, self.closing, lambda *answer: self._send(handler, *answer)):
+            return
         if handler.headers.get("Authorization") != f"Bearer {TOKEN}":
             return self._send(handler, 401, json.dumps({"status": "error", "category": "INVALID_AUTHENTICATION"}))
         parts = urlsplit(handler.path)
         if match := re.fullmatch(r"/crm/v3/objects/(\w+)/search", parts.path):
+            if int((body or {}).get("after") or 0) >= self.search_cap:
+                return self._send(handler, 400, json.dumps({
+                    "status": "error", "category": "VALIDATION_ERROR",
+                    "message": f"Search results are limited to {self.search_cap} results per query"}))  # fmt: skip
             return self._send(handler, 200, json.dumps(self._search(match.group(1), body or {})))
         if match := re.fullmatch(r"/crm/v4/associations/(\w+)/(\w+)/batch/read", parts.path):
             results = [{"from": {"id": i["id"]}, "to": [{"toObjectId": int(t), "associationTypes": []}
@@ -121,7 +136,7 @@ class FakeHubSpot:
         wanted = set(body.get("properties", [])) | {MODIFIED[obj]}
 
         def ms(record: dict) -> int:
-            return int(dt.datetime.fromisoformat(record["properties"][MODIFIED[obj]]).timestamp() * 1000)
+            return _ms(record["properties"][MODIFIED[obj]])
 
         matching = sorted((r for r in self.objects[obj].values() if ms(r) >= since), key=ms)
         offset = int(body.get("after") or 0)

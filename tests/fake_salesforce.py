@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
-from tests.fake_ad_apis import TOKEN, Fault
+from tests.fake_ad_apis import TOKEN, Fault, play_fault
 
 CLIENT_ID, CLIENT_SECRET = "consumer-key", "consumer-secret"
 VERSION = "v62.0"
@@ -28,6 +28,7 @@ class FakeSalesforce:
         self.page_size = page_size
         self.objects: dict[str, dict[str, dict[str, Any]]] = {}
         self.faults: list[Fault] = []
+        self.closing = threading.Event()
         self.queries: list[tuple[str, str, str]] = []  # (endpoint, object, SystemModstamp lower bound)
         self.requests: list[str] = []
         self.missing_fields: set[tuple[str, str]] = set()  # (object, field) the org does not have
@@ -59,6 +60,7 @@ class FakeSalesforce:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -83,10 +85,8 @@ class FakeSalesforce:
     def _handle(self, handler: BaseHTTPRequestHandler, body: str | None) -> None:
         path = unquote_plus(handler.path)
         self.requests.append(path)
-        for fault in list(self.faults):
-            if fault.path_contains in path:
-                self.faults.remove(fault)
-                return self._send(handler, fault.status, fault.body, fault.headers)
+        if play_fault(self.faults, path, self.closing, lambda *answer: self._send(handler, *answer)):
+            return
         parts = urlsplit(handler.path)
         if parts.path == "/services/oauth2/token":
             form = parse_qs(body or "")

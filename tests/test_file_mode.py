@@ -136,6 +136,12 @@ CASES = [
          check=_names),
     Case("latin1_spanish", "crm", "contactos-latin1.csv", es_csv(ES_TWO).encode("latin-1"), "loaded", 2,
          check=_names),
+    Case("cp1252_euro_and_curly_quotes", "crm", "contactos-comillas.csv",
+         es_csv([es_row(1, Cargo="Jefa de “Compras” (5.000 €)"),
+                 es_row(2, "Begoña", "Ibáñez", Cargo="Dirección – ‘Ventas’ …")]).encode("cp1252"), "loaded", 2,
+         check=lambda con: q(con, "select list(job_title order by contact_id), list(last_name order by contact_id) "
+                                  "from raw_crm.contacts")
+         == [(["Jefa de “Compras” (5.000 €)", "Dirección – ‘Ventas’ …"], ["Muñoz Peña", "Ibáñez"])]),
     Case("utf8_spanish_comma_lf", "crm", "contactos-utf8.csv", es_csv(ES_TWO, ",", "\n").encode(), "loaded", 2,
          check=_names),
     Case("semicolon_identity", "crm", "contacts-semi.csv", contacts_csv([contact(1)], sep=";").encode(), "loaded", 1),
@@ -193,6 +199,17 @@ CASES = [
          == [(["https://shop.example/?utm_source=google&utm_medium=cpc&gclid=abc",
                "https://shop.example/?utm_source=facebook&utm_medium=paid_social&utm_campaign=Rebajas+de+verano",
                "https://shop.example/?utm_source=newsletter"], ["desktop", "mobile", "tablet"])]),
+    Case("url_query_string_only_percent_encoded", "web", "sesiones-2.csv",
+         _csv(SESSION_HEADER, [
+             ["s1", "a1", "01/05/2026 10:00", "https://x/?utm_source%3Dgoogle%26utm_medium%3Dcpc", "", "Ordenador", "ES", "1"],
+             ["s2", "a2", "01/05/2026 11:00", "https://shop.example/landing?utm_souce%3Dfacebook%26utm_campain%3DRebajas%2520de%2520verano",
+              "", "Móvil", "ES", "2"],
+             ["s3", "a3", "01/05/2026 12:00", "https://shop.example/?q=a%3Db&utm_medium%3Demail", "", "Tableta", "PT", "1"]]),
+         "loaded", 3,
+         check=lambda con: q(con, "select list(landing_page_url order by session_id) from raw_web.sessions")
+         == [(["https://x/?utm_source=google&utm_medium=cpc",
+               "https://shop.example/landing?utm_source=facebook&utm_campaign=Rebajas+de+verano",
+               "https://shop.example/?q=a%3Db&utm_medium=email"],)]),
     Case("bad_date_quarantined_with_line", "crm", "contactos-fecha.csv",
          es_csv([es_row(1), es_row(2, **{"Fecha de creación": "31/02/2026 10:00"}), es_row(3)]).encode(), "loaded", 2, 1,
          reason="does not match the timestamp formats", quarantine=[(3, "created_at")]),

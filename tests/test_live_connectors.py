@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 
 import duckdb
@@ -103,6 +104,42 @@ def test_gives_up_after_persistent_5xx_without_loading(tmp_path, source):
         with pytest.raises(LiveSourceError, match=r"HTTP 500 .* after retries"):
             run_connector(_schema(source), db, _env(source, api))
     assert len([p for _, p in api.requests if path in p]) == 4
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from raw_quarantine.api_cursors").fetchone()[0] == 0
+
+
+SLOW = 1.5  # seconds a delayed fault waits before answering; the client's timeout below is 0.3 s
+
+
+@pytest.mark.parametrize("source", PLATFORMS)
+def test_retries_a_timed_out_request_then_loads(tmp_path, source):
+    db = tmp_path / "w.duckdb"
+    path = {"google_ads": "googleAds:search", "meta_ads": "insights", "linkedin_ads": "adAnalytics"}[source]
+    with _server(source) as api:
+        # the late answer is unusable: had the client waited for it, the load would fail as malformed
+        api.faults = [Fault(path, 200, body='{"results": [', delay=SLOW)]
+        report = run_connector(_schema(source), db, _env(source, api, SMARKETING_HTTP_TIMEOUT_SECONDS="0.3"))
+    hits = [i for i, (_, p) in enumerate(api.requests) if path in p]
+    assert len(hits) >= 2
+    assert 0.3 <= api.request_times[hits[1]] - api.request_times[hits[0]] < SLOW  # gave up at the timeout
+    assert _actual(db, source) == _expected(api, START, END)
+    assert next(iter(report.values())).rows_loaded == 27
+
+
+@pytest.mark.parametrize("source", PLATFORMS)
+def test_a_request_that_always_times_out_fails_naming_the_timeout(tmp_path, source):
+    db = tmp_path / "w.duckdb"
+    path = {"google_ads": "googleAds:search", "meta_ads": "insights", "linkedin_ads": "adAnalytics"}[source]
+    with _server(source) as api:
+        api.faults = [Fault(path, 200, delay=SLOW) for _ in range(4)]
+        with pytest.raises(LiveSourceError) as info:
+            run_connector(_schema(source), db, _env(source, api, SMARKETING_HTTP_TIMEOUT_SECONDS="0.3"))
+    message = str(info.value)
+    assert re.match(rf"{source}: 127\.0\.0\.1:\d+ did not answer /\S*{re.escape(path.split(':')[0])}\S* within "
+                    r"SMARKETING_HTTP_TIMEOUT_SECONDS on any of the SMARKETING_HTTP_MAX_ATTEMPTS attempts "
+                    r"\(ReadTimeout\); nothing was loaded$", message), message  # fmt: skip
+    assert TOKEN not in message
+    assert len([p for _, p in api.requests if path in p]) == 4  # SMARKETING_HTTP_MAX_ATTEMPTS
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from raw_quarantine.api_cursors").fetchone()[0] == 0
 

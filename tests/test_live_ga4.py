@@ -157,15 +157,23 @@ def test_malformed_line_stops_naming_file_and_line(tmp_path):
     assert _rows(db, "select count(*) from raw_web.page_views") == [(4,)]
 
 
-def test_missing_column_stops_naming_it(tmp_path):
+@pytest.mark.parametrize(("name", "dropped", "table"), [
+    ("page_view", "user_pseudo_id", "page_views"),
+    ("form_submit", "event_params", "form_submissions"),
+    ("session_start", "event_timestamp", "sessions"),
+    ("page_view", "event_name", "sessions"),  # without a name the event can only feed sessions
+])  # fmt: skip
+def test_missing_column_stops_naming_it_and_the_raw_table(tmp_path, name, dropped, table):
     folder, db = tmp_path / "ga4", tmp_path / "w.duckdb"
     folder.mkdir()
-    event = ev("u1", 1, dt.datetime(2026, 11, 10, 8), "page_view", "https://x.es/")
-    del event["user_pseudo_id"]
-    write(folder, END, [event])
-    with pytest.raises(SchemaDriftError, match=r"ga4: required field 'user_pseudo_id' missing in raw_web events "
-                                               r"\(events_20261110.json line 1\)"):
+    fine = ev("u1", 1, dt.datetime(2026, 11, 10, 8), "page_view", "https://x.es/")
+    event = ev("u1", 1, dt.datetime(2026, 11, 10, 8, 1), name, "https://x.es/")
+    del event[dropped]
+    write(folder, END, [fine, event])
+    with pytest.raises(SchemaDriftError, match=rf"ga4: required field '{dropped}' missing in raw_web\.{table} "
+                                               r"\(events_20261110.json line 2\)"):
         run_connector("raw_web", db, _env(folder))
+    assert not (db.exists() and _rows(db, "select count(*) from information_schema.tables where table_schema = 'raw_web'")[0][0])
 
 
 def test_empty_days_and_missing_folder(tmp_path):

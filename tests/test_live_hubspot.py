@@ -100,6 +100,21 @@ def test_retries_429_and_500_then_loads(tmp_path):
     assert report["contacts"].rows_loaded == 5 and report["owners"].rows_loaded == 3
 
 
+def test_timed_out_search_is_retried_and_a_silent_api_fails_clearly(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with FakeHubSpot() as api:
+        _world(api)
+        # a late answer the client must not wait for (it would fail the load as malformed)
+        api.faults = [Fault("contacts/search", 200, body="{", delay=1.5)]
+        report = run_connector("raw_crm", db, _env(api, SMARKETING_HTTP_TIMEOUT_SECONDS="0.3"))
+        assert report["contacts"].rows_loaded == 5
+        assert [p for p in api.requests if "contacts/search" in p][:2] == ["/crm/v3/objects/contacts/search"] * 2
+        api.faults = [Fault("owners", 200, delay=1.5) for _ in range(4)]
+        with pytest.raises(LiveSourceError, match=r"hubspot: 127.0.0.1:\d+ did not answer /crm/v3/owners within "
+                                                  r"SMARKETING_HTTP_TIMEOUT_SECONDS"):  # fmt: skip
+            run_connector("raw_crm", db, _env(api, NOW + dt.timedelta(hours=1), SMARKETING_HTTP_TIMEOUT_SECONDS="0.3"))
+
+
 def test_bad_token_names_the_variable(tmp_path):
     with FakeHubSpot() as api:
         with pytest.raises(CredentialsError, match="SMARKETING_HUBSPOT_ACCESS_TOKEN"):
@@ -225,3 +240,63 @@ def test_portal_without_engagements_or_deals_loads_empty_tables(tmp_path):
     assert report["engagements"].records_fetched == 0 and report["deal_stage_history"].pages == 0
     assert report["engagements"].cursor_after == (NOW - dt.timedelta(days=3650)).isoformat()
     assert _rows(db, "select (select count(*) from raw_crm.engagements), (select count(*) from raw_crm.deal_stage_history)") == [(0, 0)]
+
+
+def test_first_pull_past_the_10000_result_search_cap_returns_every_record_once(tmp_path):
+    """HubSpot's search answers 400 past 10,000 results per query; the first pull asks for ten years."""
+    db = tmp_path / "w.duckdb"
+    total = 10_150
+    with FakeHubSpot(page_size=100) as api:
+        start = NOW - dt.timedelta(days=400)
+        for n in range(total):
+            # records 9,990..10,019 were changed at the same instant: they straddle the first query's cap
+            at = start + dt.timedelta(minutes=min(n, 9_990) if n < 10_020 else n)
+            api.put("contacts", str(n), at, email=f"c{n}@example.es", lifecyclestage="lead")
+        report = run_connector("raw_crm", db, _env(api))
+    contact_searches = [ms for obj, ms in api.searches if obj == "contacts"]
+    tenth_thousand = start + dt.timedelta(minutes=9_990)  # the record at position 10,000 of the first query
+    assert contact_searches[0] < contact_searches[-1] == int(tenth_thousand.replace(tzinfo=dt.UTC).timestamp() * 1000)
+    assert len(set(contact_searches)) == 2  # one restart, from the last modification time seen
+    assert report["contacts"].records_fetched == report["contacts"].rows_loaded == total
+    assert _rows(db, "select count(*), count(distinct contact_id), min(contact_id::int), max(contact_id::int) "
+                     "from raw_crm.contacts") == [(total, total, 0, total - 1)]  # fmt: skip
+    assert report["contacts"].cursor_after == (start + dt.timedelta(minutes=total - 1)).isoformat()
+
+
+def _search_env(api: FakeHubSpot) -> tuple[object, dict[str, str]]:
+    from ingestion.live.common import http_client
+
+    env = _env(api)
+    return http_client(api.url, env, headers={"Authorization": f"Bearer {TOKEN}"}), env
+
+
+def test_search_restarts_below_a_small_cap_with_ties_and_updates(tmp_path):
+    from ingestion.live.hubspot import _search
+
+    with FakeHubSpot(page_size=7, search_cap=50) as api:
+        for n in range(130):  # groups of three records share a modification time
+            api.put("contacts", str(n), NOW - dt.timedelta(hours=200 - n // 3), email=f"c{n}@x.es")
+        client, _ = _search_env(api)
+        records, page_count = _search(client, "contacts", "lastmodifieddate", ["email"],
+                                      NOW - dt.timedelta(days=30), cap=50)  # fmt: skip
+    ids = [r["id"] for r in records]
+    assert sorted(ids, key=int) == [str(n) for n in range(130)] and len(ids) == len(set(ids)) == 130
+    assert len({ms for _, ms in api.searches}) >= 3  # 130 records cannot come from one query capped at 50
+    assert page_count == len(api.searches)
+    with FakeHubSpot(page_size=7, search_cap=50) as api:  # the old single query fails on the cap
+        for n in range(130):
+            api.put("contacts", str(n), NOW - dt.timedelta(hours=200 - n), email=f"c{n}@x.es")
+        client, _ = _search_env(api)
+        with pytest.raises(LiveSourceError, match="HTTP 400"):
+            _search(client, "contacts", "lastmodifieddate", ["email"], NOW - dt.timedelta(days=30), cap=10_000)
+
+
+def test_search_cap_with_one_instant_holding_more_than_the_cap_fails_clearly(tmp_path):
+    from ingestion.live.hubspot import _search
+
+    with FakeHubSpot(page_size=10, search_cap=50) as api:
+        for n in range(60):  # an import touched 60 contacts in the same millisecond
+            api.put("contacts", str(n), NOW - dt.timedelta(hours=5), email=f"c{n}@x.es")
+        client, _ = _search_env(api)
+        with pytest.raises(LiveSourceError, match=r"hubspot: more than 50 contacts share the lastmodifieddate"):
+            _search(client, "contacts", "lastmodifieddate", ["email"], NOW - dt.timedelta(days=30), cap=50)

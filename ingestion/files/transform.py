@@ -246,12 +246,18 @@ def _date(text: str, formats: list[str]) -> dt.date:
 
 
 def normalise_url(text: str, aliases: dict[str, str]) -> str:
-    """Decode a fully percent-encoded URL; lower-case and de-typo query keys (utm_souce → utm_source)."""
+    """Decode a fully percent-encoded URL, or a query string encoded on its own (``?utm_source%3Dgoogle%26
+    utm_medium%3Dcpc``); lower-case and de-typo query keys (utm_souce → utm_source)."""
     if re.match(r"^https?%3A", text, re.IGNORECASE):
         text = unquote(text)
     parts = urlsplit(text)
     if not parts.query:
         return text
+    # A query part with no '=' but an encoded one was encoded whole: decode it (its '%26' become '&').
+    # Parts that already read key=value keep their encoded values (a '%3D' inside a value stays data).
+    decoded = [unquote(part) if "=" not in part and re.search(r"%3D", part, re.IGNORECASE) else part
+               for part in parts.query.split("&")]  # fmt: skip
+    parts = parts._replace(query="&".join(decoded))
     known = {**URL_PARAM_ALIASES, **{k.lower(): v for k, v in aliases.items()}}
     pairs = []
     for key, val in parse_qsl(parts.query, keep_blank_values=True):

@@ -87,7 +87,14 @@ def pages(source: str, token_var: str, fetch: Callable[[], Iterable[Any]]) -> It
         raise LiveSourceError(f"{source}: HTTP {status} from {path} after retries") from None
     except JSONDecodeError as exc:
         raise LiveSourceError(f"{source}: malformed response body (not JSON): {exc}") from None
-    except (RequestsConnectionError, Timeout) as exc:
+    except Timeout as exc:  # before ConnectionError: requests' ConnectTimeout is both
+        where = urlsplit(exc.request.url) if exc.request is not None and exc.request.url else None
+        raise LiveSourceError(
+            f"{source}: {where.netloc if where else '?'} did not answer {where.path if where else ''} within "
+            f"SMARKETING_HTTP_TIMEOUT_SECONDS on any of the SMARKETING_HTTP_MAX_ATTEMPTS attempts "
+            f"({type(exc).__name__}); nothing was loaded"
+        ) from None
+    except RequestsConnectionError as exc:
         host = urlsplit(exc.request.url).netloc if exc.request is not None and exc.request.url else "?"
         raise LiveSourceError(f"{source}: cannot reach {host} after retries ({type(exc).__name__})") from None
 

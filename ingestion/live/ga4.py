@@ -53,6 +53,7 @@ SOURCE, SCHEMA = "ga4", "raw_web"
 DIR_VAR = "SMARKETING_GA4_EXPORT_DIR"
 FILE = re.compile(r"^events_(\d{8})(?:_\d+)?\.(json|jsonl|ndjson|json\.gz|jsonl\.gz|parquet)$")
 REQUIRED_COLUMNS = ("event_date", "event_timestamp", "event_name", "user_pseudo_id", "event_params")
+TABLE_OF_EVENT = {"page_view": "page_views", "form_submit": "form_submissions"}  # other events: sessions
 KNOWN = {"event_date", "event_timestamp", "event_name", "event_params", "user_pseudo_id", "device.category",
          "geo.country", "privacy_info.ads_storage", "batch_event_index", "_file", "_line"}  # fmt: skip
 COUNTRIES = {  # GA4 exports country names; the raw contract wants ISO codes (unknown names are kept)
@@ -115,7 +116,9 @@ def _checked(row: Any, path: Path, line: int) -> dict[str, Any]:
         raise LiveSourceError(f"ga4: {path.name} line {line} is not an event object; nothing was loaded")
     for column in REQUIRED_COLUMNS:
         if column not in row:
-            raise SchemaDriftError(f"ga4: required field {column!r} missing in {SCHEMA} events ({path.name} line "
+            # the raw table the event makes a row in; an event without a (known) name still feeds sessions
+            table = TABLE_OF_EVENT.get(row.get("event_name"), "sessions")
+            raise SchemaDriftError(f"ga4: required field {column!r} missing in {SCHEMA}.{table} ({path.name} line "
                                    f"{line}); the export's schema changed. Nothing was loaded.")  # fmt: skip
     row["_file"], row["_line"] = path.name, line
     return row
@@ -154,7 +157,7 @@ def _map(events: list[dict[str, Any]], in_window: list[dict[str, Any]], files: i
     views, forms, view_rows, form_rows = [], [], [], []
     sessions: dict[str, list[dict[str, Any]]] = {}
     for event in in_window:
-        table = {"page_view": "page_views", "form_submit": "form_submissions"}.get(event["event_name"], "sessions")
+        table = TABLE_OF_EVENT.get(event["event_name"], "sessions")
         session = _session_id(event)
         if session is None:
             reason = ("cookieless ping (consent denied): no user_pseudo_id" if not event.get("user_pseudo_id")

@@ -20,6 +20,7 @@ from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginat
 
 from ingestion.live.common import (
     LiveLoad,
+    LiveSourceError,
     Pulled,
     Window,
     check_required,
@@ -142,25 +143,55 @@ def run(db_path: str | Path, env: Mapping[str, str], now: dt.datetime) -> dict[s
             for table, (window, pulled, after) in pulls.items()}  # fmt: skip
 
 
-def _search(client: Any, obj: str, modified: str, properties: list[str], since: dt.datetime):
-    body = {
-        "filterGroups": [{"filters": [{"propertyName": modified, "operator": "GTE",
-                                       "value": str(int(since.replace(tzinfo=dt.UTC).timestamp() * 1000))}]}],
-        "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
-        "properties": [p for p in properties if p != "id"], "limit": 100,
-    }  # fmt: skip
-    records: list[dict[str, Any]] = []
+SEARCH_RESULT_CAP = 10_000  # HubSpot's CRM search returns at most 10,000 results per query (then HTTP 400)
+SEARCH_PAGE = 100  # results per search page
+
+
+def _search(client: Any, obj: str, modified: str, properties: list[str], since: dt.datetime,
+            cap: int = SEARCH_RESULT_CAP) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
+    """Records of ``obj`` modified at or after ``since``, oldest first, each once (its latest version).
+
+    A search query cannot page past ``cap`` results, so a long history (the first pull asks for years) is read
+    as a chain of queries: when the next page would cross the cap, the query starts again from the last
+    ``modified`` value seen (sorted ascending, nothing is skipped); records at that instant come twice and are
+    de-duplicated by id."""
+    by_id: dict[str, dict[str, Any]] = {}
     count = 0
+    since_ms = int(since.replace(tzinfo=dt.UTC).timestamp() * 1000)
+    while True:
+        body = {  # a fresh body per query: the paginator writes its cursor into it
+            "filterGroups": [{"filters": [{"propertyName": modified, "operator": "GTE", "value": str(since_ms)}]}],
+            "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
+            "properties": [p for p in properties if p != "id"], "limit": SEARCH_PAGE,
+        }  # fmt: skip
 
-    def call():
-        return client.paginate(f"/crm/v3/objects/{obj}/search", method="POST", json=body, data_selector="results",
-                               paginator=JSONResponseCursorPaginator(cursor_path="paging.next.after",
-                                                                     cursor_body_path="after"))  # fmt: skip
+        def call(body: dict[str, Any] = body):
+            return client.paginate(f"/crm/v3/objects/{obj}/search", method="POST", json=body,
+                                   data_selector="results",
+                                   paginator=JSONResponseCursorPaginator(cursor_path="paging.next.after",
+                                                                         cursor_body_path="after"))  # fmt: skip
 
-    for page in pages("hubspot", TOKEN_VAR, call):
-        count += 1
-        records.extend(page)
-    return records, count
+        in_query = 0
+        capped = False
+        for page in pages("hubspot", TOKEN_VAR, call):
+            count += 1
+            in_query += len(page)
+            for record in page:
+                by_id.pop(str(record["id"]), None)  # keep the latest version, in modification order
+                by_id[str(record["id"])] = record
+            if page and in_query + len(page) > cap:  # the next page would cross the cap: HTTP 400
+                capped = True
+                break
+        if not capped:
+            return list(by_id.values()), count
+        last = (page[-1].get("properties") or {}).get(modified)
+        last_ms = int(parse_utc(str(last)).replace(tzinfo=dt.UTC).timestamp() * 1000) if last else None
+        if last_ms is None or last_ms <= since_ms:
+            raise LiveSourceError(
+                f"hubspot: more than {cap} {obj} share the {modified} {last!r}: the CRM search cannot page past "
+                f"{cap} results per query and cannot narrow the query further; nothing was loaded"
+            )
+        since_ms = last_ms
 
 
 def _pull_engagements(client: Any, cfg: Config, before: str | None, now: dt.datetime) -> tuple[Window, Pulled, str]:
