@@ -7,9 +7,11 @@ in the serving directory and swapped in with ``os.replace`` (atomic on POSIX), s
 the previous publication or the new one, never a half-written file; a failure anywhere before the swap
 leaves the published file byte-for-byte as it was.
 
-The serving file is written with a DuckDB storage version that DuckDB 1.x drivers read
-(``SERVING_STORAGE_VERSION``), and carries ``meta.publication`` (one row: build id, time, source) and
-``meta.published_tables`` (row counts), also written beside it as ``<name>.manifest.json``.
+The serving file holds the ``marts`` schema and, once the weekly snapshot has run, the ``snapshots``
+schema (``snapshots.kpi_snapshot``, the frozen weekly KPIs), so BI never needs the warehouse. It is
+written with a DuckDB storage version that DuckDB 1.x drivers read (``SERVING_STORAGE_VERSION``), and
+carries ``meta.publication`` (one row: build id, time, source) and ``meta.published_tables`` (row
+counts), also written beside it as ``<name>.manifest.json``.
 
 Plain Python: no Dagster, so other publishers (PostgreSQL) and tests can call it directly.
 """
@@ -19,15 +21,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
 
-# Readable by every DuckDB from 1.0 on (DuckDB 2.0 writes v1.0.0 up to v2.0.0 on request).
+# Storage format v1.0.0 (header storage number 64): DuckDB 0.10 and every 1.x release read it. The
+# pipeline's DuckDB (1.5) can also write newer formats (`v1.2.0` ... `v1.5.0`) when asked, which older
+# drivers refuse to open, so the serving file pins this one explicitly.
 SERVING_STORAGE_VERSION = "v1.0.0"
 STAGING_SCHEMA = "marts"
+# Published with the marts when the warehouse has them: the weekly KPI snapshot (never rebuilt by dbt).
+OPTIONAL_SCHEMAS = ("snapshots",)
 
 
 class PublishError(RuntimeError):
@@ -83,11 +91,13 @@ def publish_marts(
     build_id: str,
     *,
     schema: str = STAGING_SCHEMA,
+    optional_schemas: Sequence[str] = OPTIONAL_SCHEMAS,
     storage_version: str = SERVING_STORAGE_VERSION,
     agreement_version: str | None = None,
     now: dt.datetime | None = None,
 ) -> Publication:
-    """Copy every table of ``warehouse``'s ``schema`` into a new ``serving_path`` and swap it in."""
+    """Copy every table of ``warehouse``'s ``schema`` (which must have some) and of each of
+    ``optional_schemas`` that exists into a new ``serving_path``, and swap it in."""
     warehouse, serving_path = Path(warehouse), Path(serving_path)
     if not warehouse.is_file():
         raise PublishError(f"warehouse not found: {warehouse}")
@@ -102,16 +112,20 @@ def publish_marts(
         try:
             con.execute(f"attach {_sql_str(str(warehouse))} as staging (read_only)")
             con.execute(f"attach {_sql_str(str(tmp))} as serving (storage_version {_sql_str(storage_version)})")
-            tables = staged_tables(con, "staging", schema)
-            if not tables:
+            if not staged_tables(con, "staging", schema):
                 raise PublishError(f"nothing to publish: schema {schema!r} of {warehouse} has no tables")
+            plan = {s: staged_tables(con, "staging", s) for s in (schema, *optional_schemas)}
             counts: dict[str, int] = {}
             con.execute("begin")
-            con.execute(f"create schema serving.{_quote(schema)}")
-            for table in tables:
-                target = f"serving.{_quote(schema)}.{_quote(table)}"
-                con.execute(f"create table {target} as select * from staging.{_quote(schema)}.{_quote(table)}")
-                counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchone()[0]
+            for published_schema, tables in plan.items():
+                if not tables:
+                    continue
+                con.execute(f"create schema serving.{_quote(published_schema)}")
+                for table in tables:
+                    target = f"serving.{_quote(published_schema)}.{_quote(table)}"
+                    source = f"staging.{_quote(published_schema)}.{_quote(table)}"
+                    con.execute(f"create table {target} as select * from {source}")
+                    counts[f"{published_schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchone()[0]
             publication = Publication(
                 build_id=build_id,
                 published_at=published_at.isoformat(),
@@ -170,33 +184,59 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def publish_parquet(serving_path: Path, parquet_dir: Path) -> Path:
-    """Export the published marts as Parquet, one folder per build, and flip ``current`` to it.
+def parquet_file(relation: str) -> Path:
+    """Where a published relation goes inside a Parquet build folder: ``<mart>.parquet`` for the marts
+    (what tools glob as ``current/*.parquet``), ``<schema>/<table>.parquet`` for the other schemas."""
+    schema, table = relation.split(".", 1)
+    return Path(table + ".parquet") if schema == STAGING_SCHEMA else Path(schema) / (table + ".parquet")
 
-    ``<parquet_dir>/builds/<build id>/<table>.parquet`` is written in full first; then the
-    ``<parquet_dir>/current`` symlink is replaced atomically, so a reader globbing ``current/*.parquet``
-    sees one build or the next. The previous build's folder is removed afterwards.
+
+def publish_parquet(serving_path: Path, parquet_dir: Path) -> Path:
+    """Export the published tables as Parquet, one folder per build, and flip ``current`` to it.
+
+    ``<parquet_dir>/builds/<build id>/<mart>.parquet`` (other schemas in ``<schema>/<table>.parquet``) is
+    written in full first; then the ``<parquet_dir>/current`` symlink is replaced atomically. The build
+    ``current`` pointed to until now is kept, so a reader that resolved ``current`` (``readlink``) just
+    before the flip can still read every file of that build; older builds (N-2 and before) are removed.
+    Readers should resolve ``current`` once and read the build folder: a query globbing through the
+    link while it flips may open one file twice, once in each build (DuckDB then fails or mixes them). Republishing a build id that still has a
+    folder writes a new one (``<build id>.2``, ...): a folder, once ``current`` has pointed to it, is
+    never rewritten in place.
     """
     publication = read_publication(serving_path)
     if publication is None:
         raise PublishError(f"nothing published yet at {serving_path}")
-    builds = Path(parquet_dir) / "builds"
-    target = builds / publication.build_id
-    staging = builds / f".{publication.build_id}.tmp"
-    staging.mkdir(parents=True, exist_ok=False)
-    with duckdb.connect(str(serving_path), read_only=True) as con:
-        for relation in publication.tables:
-            table = relation.split(".", 1)[1]
-            con.execute(f"copy (select * from {relation}) to {_sql_str(str(staging / (table + '.parquet')))} (format parquet)")
-    staging.rename(target)
-    current = Path(parquet_dir) / "current"
+    parquet_dir = Path(parquet_dir)
+    builds = parquet_dir / "builds"
+    builds.mkdir(parents=True, exist_ok=True)
+    name, attempt = publication.build_id, 1
+    while (builds / name).exists():
+        attempt += 1
+        name = f"{publication.build_id}.{attempt}"
+    target = builds / name
+    staging = builds / f".{name}.tmp"
+    if staging.exists():  # left by a publisher that crashed; only one publishes at a time
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        with duckdb.connect(str(serving_path), read_only=True) as con:
+            for relation in publication.tables:
+                path = staging / parquet_file(relation)
+                path.parent.mkdir(exist_ok=True)
+                con.execute(f"copy (select * from {relation}) to {_sql_str(str(path))} (format parquet)")
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    current = parquet_dir / "current"
     previous = current.resolve() if current.is_symlink() else None
-    link = Path(parquet_dir) / f".current.{publication.build_id}.tmp"
-    link.symlink_to(Path("builds") / publication.build_id, target_is_directory=True)
+    link = parquet_dir / f".current.{name}.tmp"
+    link.unlink(missing_ok=True)
+    link.symlink_to(Path("builds") / name, target_is_directory=True)
     os.replace(link, current)
-    _fsync_dir(Path(parquet_dir))
-    if previous is not None and previous != target.resolve() and previous.is_dir():
-        for file in previous.iterdir():
-            file.unlink()
-        previous.rmdir()
+    _fsync_dir(parquet_dir)
+    keep = {target.resolve(), previous}
+    for folder in builds.iterdir():
+        if not folder.name.startswith(".") and folder.is_dir() and folder.resolve() not in keep:
+            shutil.rmtree(folder)
     return target

@@ -4,7 +4,10 @@ The marts are copied into a scratch schema and swapped in with renames in the sa
 a dashboard sees the previous build or the new one, never a half-copied table, and never a lock
 error (PostgreSQL readers simply wait for the swap's commit, which takes milliseconds).
 
-The BI role may read the published marts and nothing else: USAGE on the schema and SELECT on its
+The ``snapshots`` schema (``snapshots.kpi_snapshot``, the frozen weekly KPIs) is published alongside
+the marts when the warehouse has it, swapped in the same transaction.
+
+The BI role may read the published schemas and nothing else: USAGE on them and SELECT on their
 tables, no access to raw, staging or intermediate schemas, no write anywhere, and sessions that
 are read-only by default.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -24,12 +28,16 @@ from postgres_target.connection import connect, quote_ident
 from postgres_target.copy import copy_table, duckdb_tables
 
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# Published with the marts when the DuckDB warehouse has them (the weekly snapshot is taken separately,
+# so a warehouse may not have one yet); a schema missing there is left as it is in PostgreSQL.
+OPTIONAL_SCHEMAS = ("snapshots",)
 
 
 class PublishResult(BaseModel):
     schema_name: str
     bi_role: str
-    tables: dict[str, int]  # table -> rows published
+    tables: dict[str, int]  # table of `schema_name` -> rows published
+    other_tables: dict[str, int] = {}  # schema.table -> rows, for the optional schemas published
 
     @property
     def total_rows(self) -> int:
@@ -67,66 +75,80 @@ def publish_marts(
     bi_role: str = "smarketing_bi",
     bi_password: str | None = None,
     swap_attempts: int = 20,
+    optional_schemas: Sequence[str] = OPTIONAL_SCHEMAS,
 ) -> PublishResult:
-    """Copy every table of the DuckDB ``schema`` into the PostgreSQL ``schema``, replacing it atomically.
+    """Copy every table of the DuckDB ``schema`` (and of each of ``optional_schemas`` the warehouse has)
+    into the PostgreSQL schema of the same name, replacing them all atomically.
 
-    1. Build ``<schema>__publishing`` (a schema BI tools do not query) and commit.
+    1. Build ``<schema>__publishing`` for each (schemas BI tools do not query), grant the BI role read
+       on them, and commit.
     2. Swap: lock the published tables (in name order, waiting for running queries to finish, with a
        short lock timeout so that the publisher, never a dashboard, gives way when they conflict), rename
-       the published schema away and the new one in, commit. Queries queued behind the locks then
+       the published schemas away and the new ones in, commit. Queries queued behind the locks then
        resolve the names again and read the new tables. Retried with a back-off.
     3. Drop the previous tables.
     """
     _check_role_name(bi_role)
-    building = f"{schema}__publishing"
-    previous = f"{schema}__previous"
-    tables: dict[str, int] = {}
+    tables: dict[str, dict[str, int]] = {}
     conn = connect(dsn)
     try:
         with duckdb.connect(str(duckdb_path), read_only=True) as duck, conn, conn.cursor() as cur:
-            names = duckdb_tables(duck, schema)
-            if not names:
+            if not duckdb_tables(duck, schema):
                 raise ValueError(f"{duckdb_path}: schema {schema} has no tables to publish")
-            cur.execute(f"drop schema if exists {quote_ident(building)} cascade")
-            cur.execute(f"create schema {quote_ident(building)}")
-            for table in names:
-                tables[table] = copy_table(duck, cur, (schema, table), (building, table))
-                description = duck.execute(
-                    "select comment from duckdb_tables() where schema_name = ? and table_name = ?",
-                    [schema, table],
-                ).fetchone()
-                if description and description[0]:
-                    cur.execute(
-                        f"comment on table {quote_ident(building)}.{quote_ident(table)} is %s", [description[0]]
-                    )
+            plan = {s: names for s in dict.fromkeys((schema, *optional_schemas)) if (names := duckdb_tables(duck, s))}
             ensure_bi_role(cur, bi_role, bi_password)
-            grant_bi_read(cur, building, bi_role)
-        _swap(conn, schema, building, previous, swap_attempts)
+            for published, names in plan.items():
+                building = f"{published}__publishing"
+                tables[published] = {}
+                cur.execute(f"drop schema if exists {quote_ident(building)} cascade")
+                cur.execute(f"create schema {quote_ident(building)}")
+                for table in names:
+                    tables[published][table] = copy_table(duck, cur, (published, table), (building, table))
+                    description = duck.execute(
+                        "select comment from duckdb_tables() where schema_name = ? and table_name = ?",
+                        [published, table],
+                    ).fetchone()
+                    if description and description[0]:
+                        cur.execute(
+                            f"comment on table {quote_ident(building)}.{quote_ident(table)} is %s", [description[0]]
+                        )
+                grant_bi_read(cur, building, bi_role)
+        _swap(conn, list(plan), swap_attempts)
         with conn, conn.cursor() as cur:
-            cur.execute(f"drop schema if exists {quote_ident(previous)} cascade")
+            for published in plan:
+                cur.execute(f"drop schema if exists {quote_ident(published + '__previous')} cascade")
     finally:
         conn.close()
-    return PublishResult(schema_name=schema, bi_role=bi_role, tables=tables)
+    return PublishResult(
+        schema_name=schema,
+        bi_role=bi_role,
+        tables=tables[schema],
+        other_tables={f"{s}.{t}": n for s, counts in tables.items() if s != schema for t, n in counts.items()},
+    )
 
 
-def _swap(conn: psycopg2.extensions.connection, schema: str, building: str, previous: str, attempts: int) -> None:
+def _swap(conn: psycopg2.extensions.connection, schemas: list[str], attempts: int) -> None:
+    """Rename each ``<schema>__publishing`` to ``<schema>`` (the old one to ``<schema>__previous``), all
+    in one transaction."""
     for attempt in range(1, attempts + 1):
         try:
             with conn, conn.cursor() as cur:
                 cur.execute("set local lock_timeout = '500ms'")
-                cur.execute(f"drop schema if exists {quote_ident(previous)} cascade")
+                for schema in schemas:
+                    cur.execute(f"drop schema if exists {quote_ident(schema + '__previous')} cascade")
                 cur.execute(
-                    "select quote_ident(table_name) from information_schema.tables "
-                    "where table_schema = %s order by table_name",
-                    [schema],
+                    "select quote_ident(table_schema) || '.' || quote_ident(table_name) from information_schema.tables "
+                    "where table_schema = any(%s) order by table_schema, table_name",
+                    [schemas],
                 )
-                published = [f"{quote_ident(schema)}.{row[0]}" for row in cur.fetchall()]
+                published = [row[0] for row in cur.fetchall()]
                 if published:
                     cur.execute(f"lock table {', '.join(published)} in access exclusive mode")
-                cur.execute("select 1 from pg_namespace where nspname = %s", [schema])
-                if cur.fetchone() is not None:
-                    cur.execute(f"alter schema {quote_ident(schema)} rename to {quote_ident(previous)}")
-                cur.execute(f"alter schema {quote_ident(building)} rename to {quote_ident(schema)}")
+                for schema in schemas:
+                    cur.execute("select 1 from pg_namespace where nspname = %s", [schema])
+                    if cur.fetchone() is not None:
+                        cur.execute(f"alter schema {quote_ident(schema)} rename to {quote_ident(schema + '__previous')}")
+                    cur.execute(f"alter schema {quote_ident(schema + '__publishing')} rename to {quote_ident(schema)}")
             return
         except (psycopg2.errors.LockNotAvailable, psycopg2.errors.DeadlockDetected):
             if attempt == attempts:

@@ -1,5 +1,7 @@
 """Attribution end to end: the whole job into a temporary warehouse, checked against an independent
-pandas computation of the touchpoints and against the demo world's known causal truth."""
+pandas computation of the touchpoints and against the demo world's known causal truth. The identity
+match rates are float metadata of their asset, and the serving file the job publishes is read by a
+real DuckDB 1.x driver."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pytest
 
 from orchestration.partitions import full_refresh_tags
 from tests import independent
+from tests.duckdb_1x import OLD_DUCKDB, python_with_duckdb_1x, read_with_duckdb_1x
 
 SCALE = 0.02
 LOOKBACK_DAYS = 90
@@ -232,3 +235,55 @@ def test_match_rates_are_reported(warehouse, world) -> None:
     assert rates["store_purchase_match_rate"] == pytest.approx(matched / len(purchases))
     assert rates["merged_contacts_followed"] == len(world["raw_crm.contact_merges"])
     assert 0.95 <= rates["visitor_to_lead_rate"] <= 1.0
+
+
+def test_match_rates_are_float_metadata_of_their_asset(pipeline, warehouse, world) -> None:
+    import dagster as dg
+
+    key = dg.AssetKey(["marts", "kpi_identity_match_rates"])
+    events = [e for e in pipeline["result"].get_asset_materialization_events() if e.asset_key == key]
+    assert len(events) == 1
+    metadata = events[0].materialization.metadata
+    cursor = warehouse.execute("select * from marts.kpi_identity_match_rates")
+    mart = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+    rates = {name: value for name, value in mart.items() if name.endswith("_rate")}
+    assert set(rates) == {
+        "visitor_to_lead_rate", "lead_to_company_rate", "deal_to_contact_rate", "store_purchase_match_rate"
+    }  # fmt: skip
+    for name, value in rates.items():
+        assert isinstance(metadata[name], dg.FloatMetadataValue), name
+        assert metadata[name].value == value, name  # the mart's value, exactly
+    # ...and each equals the rate recomputed from the mart's counts or the raw records.
+    assert metadata["visitor_to_lead_rate"].value == pytest.approx(
+        mart["visitors_identified"] / mart["submitting_visitors"], rel=1e-12
+    )
+    matched = sum(mart[f"store_matched_by_{m}"] for m in ("mail_hash", "tel_hash", "loyalty_id"))
+    assert metadata["store_purchase_match_rate"].value == pytest.approx(
+        matched / (matched + mart["store_walk_ins"]), rel=1e-12
+    )
+    contacts, deals = world["raw_crm.contacts"], world["raw_crm.deals"]
+    with_company = contacts["company_id"].isin(world["raw_crm.companies"]["company_id"]).mean()
+    assert metadata["lead_to_company_rate"].value == pytest.approx(with_company, rel=1e-12)
+    deal_contacts = deals["contact_id"].isin(contacts["contact_id"]).mean()
+    assert metadata["deal_to_contact_rate"].value == pytest.approx(deal_contacts, rel=1e-12)
+    assert 0 < metadata["store_purchase_match_rate"].value < 1
+
+
+def test_the_published_serving_file_reads_with_duckdb_1x(pipeline, warehouse, request) -> None:
+    """The serving file the job's publish asset wrote, opened by DuckDB 1.1 (what BI drivers ship):
+    every mart, every value."""
+    serving = pipeline["settings"].serving_file
+    with duckdb.connect(str(serving), read_only=True) as con:
+        published = dict(con.execute("select table_name, row_count from meta.published_tables").fetchall())
+    marts = {
+        f"marts.{t}"
+        for (t,) in warehouse.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts'"
+        ).fetchall()
+    }
+    assert marts <= set(published) and len(marts) >= 15
+    python = python_with_duckdb_1x(request.config.cache.mkdir("duckdb-1x"))
+    seen = read_with_duckdb_1x(python, serving, ["marts", "snapshots"])
+    assert seen["version"] == OLD_DUCKDB
+    assert {t: v["rows"] for t, v in seen["tables"].items()} == published
+    assert all(v["text_length"] > 0 for t, v in seen["tables"].items() if v["rows"] > 0)

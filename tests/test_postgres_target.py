@@ -2,8 +2,9 @@
 
 One small demo world is loaded into a DuckDB raw layer; dbt builds it on DuckDB and, from a copy of
 the same raw tables, on a throwaway PostgreSQL database. The two builds must agree row for row.
-The marts are then published into another PostgreSQL database, read by a read-only BI role, and
-republished while readers query them.
+The marts (and a weekly KPI snapshot) are then published into another PostgreSQL database, read by a
+read-only BI role, and republished while readers query them; and to the serving DuckDB file and its
+Parquet copy, which the personal-data scan reads too.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ from ingestion.demo.world import generate_world, write_world
 from ingestion.pii_salt import write_pii_salt
 from ingestion.raw_loader import load_parquet_tables
 from ingestion.raw_schema import RAW_TABLES
+from orchestration import publish as serving_publish
 from orchestration.agreement import load_agreement
+from orchestration.weekly.snapshot import DDL as SNAPSHOT_DDL
 from postgres_target.copy import copy_schemas, duckdb_tables
 from postgres_target.publish import ensure_bi_role, grant_bi_read, publish_marts
 from tests import pg
-from tests.pii_scan import personal_values, phone_digits
+from tests.pii_scan import duckdb_values, parquet_values, personal_values, phone_digits
 
 ROOT = Path(__file__).resolve().parent.parent
 DBT_DIR = ROOT / "dbt_project"
@@ -267,19 +270,48 @@ def test_the_scan_finds_personal_data_where_it_is(warehouse, duckdb_build):
     assert {column for _, column, _ in found} >= {"email", "phone"}
 
 
-def test_no_mart_column_holds_an_email_or_a_phone(warehouse, duckdb_build, postgres_build, published):
+def test_no_mart_column_holds_an_email_or_a_phone(warehouse, duckdb_build, postgres_build, published, serving):
     phones = _known_phones(warehouse["world"])
     assert len(phones) > 10
     scanned = {
         "duckdb warehouse marts": _mart_values_duckdb(duckdb_build["db"]),
         "dbt on postgres marts": _mart_values_postgres(postgres_build["dbname"]),
         "published postgres marts": _mart_values_postgres(published["dbname"]),
+        "published postgres snapshots": _mart_values_postgres(published["dbname"], "snapshots"),
+        "serving duckdb file": duckdb_values(serving["file"], ["marts", "snapshots", "meta"]),
+        "serving parquet copy": parquet_values(serving["parquet"] / "current"),
     }
+    # Every published table is scanned (one file per table in the Parquet copy).
+    every_table = {*MARTS, "kpi_snapshot"}
+    expected_tables = {
+        "duckdb warehouse marts": set(MARTS),
+        "dbt on postgres marts": set(MARTS),
+        "published postgres marts": set(MARTS),
+        "published postgres snapshots": {"kpi_snapshot"},
+        "serving duckdb file": {*(f"marts.{m}" for m in MARTS), "snapshots.kpi_snapshot", "meta.publication",
+                                "meta.published_tables"},
+        "serving parquet copy": {f"{m}.parquet" for m in MARTS} | {"snapshots/kpi_snapshot.parquet"},
+    }  # fmt: skip
+    assert len(every_table) == len(MARTS) + 1
     for where, values in scanned.items():
         values = list(values)
-        assert len({t for t, _, _ in values}) == len(MARTS), where
+        assert {t for t, _, _ in values} == expected_tables[where], where
         found = personal_values(values, phones)
         assert found == [], f"{where}: {found[:5]}"
+
+
+def test_the_scan_reads_the_serving_file_and_the_parquet_copy(warehouse, serving, tmp_path):
+    # A serving file and a Parquet copy that do leak (an e-mail in a struct, a phone in a list): found.
+    leaky = tmp_path / "leaky.duckdb"
+    with duckdb.connect(str(leaky)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.fct_leads as select 'l1' as lead_id, "
+                    "{'who': 'Ana.Lopez@example.com'} as contact, ['+34 600 123 456'] as phones")  # fmt: skip
+    served = serving_publish.publish_marts(leaky, tmp_path / "serving" / "leaky.duckdb", "leaky")
+    folder = serving_publish.publish_parquet(Path(served.serving_path), tmp_path / "parquet")
+    for values in (duckdb_values(Path(served.serving_path), ["marts"]), parquet_values(folder)):
+        found = personal_values(values, {"34600123456"})
+        assert sorted(column for _, column, _ in found) == ["contact", "phones"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -295,17 +327,49 @@ def bi_role():
 
 
 @pytest.fixture(scope="module")
-def published(duckdb_build, bi_role):
-    """The marts published into a serving database that also holds a raw and a staging schema."""
+def with_snapshot(duckdb_build):
+    """A copy of the built warehouse after a weekly snapshot: `snapshots.kpi_snapshot` (the snapshot
+    asset's own DDL) holds one week's leads per channel, from kpi_weekly."""
+    db = duckdb_build["db"].parent / "warehouse_with_snapshot.duckdb"
+    shutil.copy(duckdb_build["db"], db)
+    with duckdb.connect(str(db)) as con:
+        con.execute(SNAPSHOT_DDL)
+        con.execute("""
+            insert into snapshots.kpi_snapshot
+            select week_start_date, 'W', 'leads', 'Leads', 'marketing', 'period', 'count', 'channel', channel,
+                   null, sum(leads), null, null, null, null, null, timestamp '2026-11-23 07:00:00', 'run-test'
+            from marts.kpi_weekly
+            where week_start_date = (select max(week_start_date) from marts.kpi_weekly)
+            group by week_start_date, channel
+        """)
+        rows = con.execute("select count(*) from snapshots.kpi_snapshot").fetchone()[0]
+    assert rows > 0
+    return {"db": db, "snapshot_rows": rows}
+
+
+@pytest.fixture(scope="module")
+def serving(with_snapshot):
+    """The serving DuckDB file and its Parquet copy, as the publish asset writes them."""
+    file = with_snapshot["db"].parent / "serving" / "smarketing.duckdb"
+    publication = serving_publish.publish_marts(with_snapshot["db"], file, "build-pg-suite")
+    parquet = file.parent / "parquet"
+    serving_publish.publish_parquet(file, parquet)
+    return {"file": file, "parquet": parquet, "publication": publication}
+
+
+@pytest.fixture(scope="module")
+def published(with_snapshot, bi_role):
+    """The marts (and the snapshot) published into a serving database that also holds a raw and a
+    staging schema."""
     with pg.throwaway_database("smarketing_serving") as dbname:
         dsn = pg.server().dsn(dbname=dbname)
         with contextlib.closing(psycopg2.connect(dsn)) as conn:
-            copy_schemas(duckdb_build["db"], conn, ["raw_crm"])
+            copy_schemas(with_snapshot["db"], conn, ["raw_crm"])
             with conn, conn.cursor() as cur:
                 cur.execute("create schema staging")
                 cur.execute("create view staging.contacts as select contact_id, email from raw_crm.contacts")
         started = time.perf_counter()
-        result = publish_marts(duckdb_build["db"], dsn, bi_role=bi_role)
+        result = publish_marts(with_snapshot["db"], dsn, bi_role=bi_role)
         seconds = time.perf_counter() - started
         yield {"dbname": dbname, "dsn": dsn, "result": result, "seconds": seconds}
 
@@ -326,9 +390,12 @@ def _denied(conn, sql: str) -> bool:
     return False
 
 
-def test_publish_copies_every_mart(duckdb_build, published):
+def test_publish_copies_every_mart_and_the_snapshot(duckdb_build, with_snapshot, published):
     result = published["result"]
     assert sorted(result.tables) == MARTS
+    assert result.other_tables == {"snapshots.kpi_snapshot": with_snapshot["snapshot_rows"]}
+    _, duck_rows = _duckdb_rows(with_snapshot["db"], "snapshots.kpi_snapshot")
+    assert _sorted_rows(_pg_rows(published["dbname"], "snapshots.kpi_snapshot")[1]) == _sorted_rows(duck_rows)
     for mart in MARTS:
         _, duck_rows = _duckdb_rows(duckdb_build["db"], f"marts.{mart}")
         _, pg_rows = _pg_rows(published["dbname"], f"marts.{mart}")
@@ -337,13 +404,17 @@ def test_publish_copies_every_mart(duckdb_build, published):
     print(f"published {result.total_rows} rows in {len(result.tables)} marts in {published['seconds']:.2f} s")
 
 
-def test_bi_role_reads_the_marts_and_nothing_else(published, bi_role):
+def test_bi_role_reads_the_marts_and_the_snapshot_and_nothing_else(published, bi_role):
     with contextlib.closing(_bi_connection(published["dbname"], bi_role)) as conn:
         with conn.cursor() as cur:
             for mart in MARTS:
                 cur.execute(f"select count(*) from marts.{mart}")
                 assert cur.fetchone()[0] == published["result"].tables[mart]
+            cur.execute("select count(*) from snapshots.kpi_snapshot")
+            assert cur.fetchone()[0] == published["result"].other_tables["snapshots.kpi_snapshot"]
         conn.rollback()
+        assert _denied(conn, "delete from snapshots.kpi_snapshot")
+        assert _denied(conn, "create table snapshots.mine (x int)")
         assert _denied(conn, "select * from raw_crm.contacts limit 1")
         assert _denied(conn, "select * from staging.contacts limit 1")
         assert _denied(conn, "insert into marts.dim_channel (channel) values ('x')")
@@ -380,21 +451,23 @@ def test_bi_role_on_the_dbt_postgres_build_cannot_read_raw_or_staging(postgres_b
         assert _denied(conn, "delete from marts.fct_leads")
 
 
-def test_republishing_is_idempotent(duckdb_build, published, bi_role):
-    before = {m: _pg_rows(published["dbname"], f"marts.{m}")[1] for m in ("fct_leads", "kpi_weekly")}
-    again = publish_marts(duckdb_build["db"], published["dsn"], bi_role=bi_role)
+def test_republishing_is_idempotent(with_snapshot, published, bi_role):
+    relations = ("marts.fct_leads", "marts.kpi_weekly", "snapshots.kpi_snapshot")
+    before = {r: _pg_rows(published["dbname"], r)[1] for r in relations}
+    again = publish_marts(with_snapshot["db"], published["dsn"], bi_role=bi_role)
     assert again.tables == published["result"].tables
-    for mart, rows in before.items():
-        assert _sorted_rows(_pg_rows(published["dbname"], f"marts.{mart}")[1]) == _sorted_rows(rows)
+    assert again.other_tables == published["result"].other_tables
+    for relation, rows in before.items():
+        assert _sorted_rows(_pg_rows(published["dbname"], relation)[1]) == _sorted_rows(rows)
     with contextlib.closing(psycopg2.connect(published["dsn"])) as conn, conn.cursor() as cur:
-        cur.execute("select nspname from pg_namespace where nspname like 'marts%%' order by 1")
-        assert [r[0] for r in cur.fetchall()] == ["marts"]
+        cur.execute("select nspname from pg_namespace where nspname like 'marts%%' or nspname like 'snapshots%%' order by 1")
+        assert [r[0] for r in cur.fetchall()] == ["marts", "snapshots"]
 
 
-def test_readers_never_see_an_error_or_a_mix_while_marts_are_republished(duckdb_build, published, bi_role):
-    """BI readers query the marts in a loop while two different builds are published in turn."""
+def test_readers_never_see_an_error_or_a_mix_while_marts_are_republished(with_snapshot, published, bi_role):
+    """BI readers query the marts and the snapshot in a loop while two different builds are published in turn."""
     other = published["dsn"]
-    build_a = duckdb_build["db"]
+    build_a = with_snapshot["db"]
     build_b = build_a.parent / "warehouse_b.duckdb"
     shutil.copy(build_a, build_b)
     with duckdb.connect(str(build_b)) as con:  # a "next build": fewer leads, sessions and weeks
@@ -402,9 +475,14 @@ def test_readers_never_see_an_error_or_a_mix_while_marts_are_republished(duckdb_
         con.execute("delete from marts.fct_web_sessions where session_id in "
                     "(select session_id from marts.fct_web_sessions limit 5)")  # fmt: skip
         con.execute("delete from marts.kpi_weekly where week_start_date = (select min(week_start_date) from marts.kpi_weekly)")
+        con.execute("delete from snapshots.kpi_snapshot where dimension_value = "
+                    "(select min(dimension_value) from snapshots.kpi_snapshot)")  # fmt: skip
 
+    # The snapshot schema is swapped in the same transaction as the marts: never one build's marts
+    # with the other's snapshot.
     counts = ["(select count(*) from marts.fct_leads)", "(select count(*) from marts.fct_web_sessions)",
-              "(select count(*) from marts.kpi_weekly)", "(select count(*) from marts.dim_channel)"]  # fmt: skip
+              "(select count(*) from marts.kpi_weekly)", "(select count(*) from marts.dim_channel)",
+              "(select count(*) from snapshots.kpi_snapshot)"]  # fmt: skip
     forward = "select " + ", ".join(counts)
     backward = "select " + ", ".join(reversed(counts))
 

@@ -67,3 +67,27 @@ def test_a_failed_publish_leaves_the_published_file_untouched(tmp_path, monkeypa
     assert hashlib.sha256(serving.read_bytes()).hexdigest() == before
     assert read_publication(serving).build_id == "good"
     assert sorted(p.name for p in serving.parent.iterdir()) == ["smarketing.duckdb", "smarketing.manifest.json"]
+
+
+def test_the_weekly_snapshot_is_published_beside_the_marts(tmp_path):
+    from orchestration.weekly.snapshot import DDL, TABLE
+
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving" / "smarketing.duckdb"
+    _warehouse(warehouse, 3)
+    # Before the first weekly snapshot there is no `snapshots` schema: the marts are published alone.
+    assert set(publish_marts(warehouse, serving, "build-1").tables) == {"marts.fct_leads", "marts.kpi_weekly"}
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(DDL)  # the snapshot asset's own table definition
+        con.execute(f"""
+            insert into {TABLE} values
+            ('2026-11-16', '2026-W47', 'leads', 'Leads', 'marketing', 'period', 'count', 'channel', 'Email',
+             null, 12, 10, 2, 0.2, null, null, '2026-11-23 07:00:00', 'run-1')
+        """)
+    second = publish_marts(warehouse, serving, "build-2")
+    assert second.tables == {"marts.fct_leads": 3, "marts.kpi_weekly": 1, "snapshots.kpi_snapshot": 1}
+    with duckdb.connect(str(serving), read_only=True) as con:
+        assert con.execute("select iso_week, kpi, value from snapshots.kpi_snapshot").fetchall() == [("2026-W47", "leads", 12.0)]
+        assert con.execute("select row_count from meta.published_tables where table_name = 'snapshots.kpi_snapshot'").fetchone() == (1,)
+        # Still nothing else from the warehouse.
+        schemas = {r[0] for r in con.execute("select schema_name from duckdb_tables()").fetchall()}
+        assert schemas == {"marts", "snapshots", "meta"}

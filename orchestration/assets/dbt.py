@@ -22,6 +22,7 @@ from dagster_duckdb import DuckDBResource
 
 from ingestion.raw_loader import LoadWindow
 from ingestion.warehouse import DuckDBSettings
+from ingestion.warehouse import connect as connect_warehouse
 from orchestration.metadata import relations_metadata
 from orchestration.partitions import DAILY_PARTITIONS, SINGLE_RUN, load_window
 from orchestration.resources import WAREHOUSE_POOL, AgreementResource
@@ -35,9 +36,11 @@ if not DBT_PROJECT.manifest_path.exists():
         "(dbt parse) before loading the Dagster definitions."
     )
 
-# Only stored relations get a row count and preview: querying a view recomputes it (and a plain
-# `limit` over some views hangs DuckDB 2.0.0; see bench notes in README).
+# Only stored relations get a row count and preview: querying a view recomputes it.
 _STORED_MATERIALIZATIONS = {"table", "incremental", "seed", "snapshot"}
+# One-row marts whose rates (columns ending in `_rate`) also become float metadata entries of their own,
+# so the UI plots them over materializations (the preview is markdown, which it cannot plot).
+RATE_METADATA_RELATIONS = frozenset({"marts.kpi_identity_match_rates"})
 
 
 class SmarketingTranslator(DagsterDbtTranslator):
@@ -85,12 +88,31 @@ DAILY_MODELS = (
 DAILY_SELECTION = " ".join(f"{model}+" for model in DAILY_MODELS)
 
 
+def rate_metadata(database: Path, relation: str) -> dict[str, dg.MetadataValue]:
+    """Each ``*_rate`` column of a one-row relation as a float entry (a rate with no denominator,
+    NULL in the mart, is left out)."""
+    with connect_warehouse(database, read_only=True) as con:
+        cursor = con.execute(f"select * from {relation}")
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    if len(rows) != 1:
+        raise ValueError(f"{relation} should hold one row, not {len(rows)}")
+    return {
+        name: dg.MetadataValue.float(float(value))
+        for name, value in zip(names, rows[0])
+        if name.endswith("_rate") and value is not None
+    }
+
+
 def _with_table_metadata(assets_def: dg.AssetsDefinition, events: list[Any], database: Path) -> Iterator[Any]:
-    """Attach row counts and previews once dbt has released the DuckDB file."""
+    """Attach row counts and previews (and rates, see ``RATE_METADATA_RELATIONS``) once dbt has
+    released the DuckDB file."""
     keys_by_output = assets_def.keys_by_output_name
     built = [keys_by_output[e.output_name] for e in events if isinstance(e, dg.Output)]
     stored = [RELATIONS[k][0] for k in built if k in RELATIONS and RELATIONS[k][1] in _STORED_MATERIALIZATIONS]
     metadata = relations_metadata(database, stored) if stored else {}
+    for relation in RATE_METADATA_RELATIONS.intersection(stored):
+        metadata[relation] = {**metadata[relation], **rate_metadata(database, relation)}
     for event in events:
         key = keys_by_output[event.output_name] if isinstance(event, dg.Output) else None
         if key in RELATIONS:
