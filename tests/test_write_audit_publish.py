@@ -24,6 +24,7 @@ import yaml
 
 from orchestration import quality
 from orchestration.agreement import DEFAULT_AGREEMENT_PATH, load_agreement
+from orchestration.assets.publish import MART_KEYS, PUBLISH, audit_run
 from orchestration.partitions import full_refresh_tags
 from orchestration.publish import manifest_path, read_publication
 
@@ -88,6 +89,11 @@ def test_publish_copies_every_mart_and_records_the_build(env, first_run):
     serving = env["settings"].serving_file
     publication = read_publication(serving)
     assert publication.build_id == first_run["result"].run_id
+    # The run audited itself before publishing: every mart rebuilt, every blocking check passed.
+    audit = audit_run(env["instance"], first_run["result"].run_id, first_run["defs"].resolve_asset_graph())
+    assert audit.ok and audit.passed_checks > 100, audit.describe()
+    (published,) = [e for e in first_run["result"].get_asset_materialization_events() if e.asset_key == PUBLISH]
+    assert published.materialization.metadata["blocking_checks_passed"].value == audit.passed_checks
     assert json.loads(manifest_path(serving).read_text())["build_id"] == publication.build_id
     with duckdb.connect(str(env["settings"].warehouse_path), read_only=True) as con:
         staged = dict(con.execute(
@@ -299,6 +305,98 @@ def test_changing_the_agreement_changes_the_mql_set_and_the_checks(env, first_ru
     below_new_threshold = int((before["is_mql"] & (before["fit_score"].astype(float) < 100)).sum())
     assert below_new_threshold > 0
     assert failed[("expect_column_values_to_be_between", "fit_score")] == below_new_threshold
+
+
+def _serving_state(serving: Path) -> tuple[str, bytes, list[str]]:
+    """Hash of the serving file, its manifest, and the names in the serving folder."""
+    return _sha256(serving), manifest_path(serving).read_bytes(), sorted(p.name for p in serving.parent.iterdir())
+
+
+def _failure_message(result) -> str:
+    failures = result.get_step_failure_events()
+    assert failures, "expected a failed step"
+    data = failures[0].step_failure_data
+    return data.user_failure_data.description if data.user_failure_data else data.error.message
+
+
+def test_a_mart_breaking_a_blocking_rule_after_dbt_rebuilt_it_stops_the_publish(env, first_run):
+    """Raw data passes its checks, dbt rebuilds every mart and its tests pass, but the blocking GX rule
+    on fct_ad_spend_daily (spend not negative) fails: publish does not run and BI's file stays as it was."""
+    serving = env["settings"].serving_file
+    before = _serving_state(serving)
+    path = env["settings"].demo_world_dir / "raw_google_ads" / "ad_stats.parquet"
+    original = path.read_bytes()
+    stats = pq.read_table(path)
+    cost = stats.column("metrics_cost_micros").to_pylist()
+    cost[0] = -12_340_000  # Google reports a refund as a negative cost: -12.34 in the account currency
+    bad = stats.set_column(stats.schema.get_field_index("metrics_cost_micros"), "metrics_cost_micros",
+                           pa.array(cost, type=stats.schema.field("metrics_cost_micros").type))  # fmt: skip
+    pq.write_table(bad, path)
+    try:
+        result, defs = _run(env, _without_demo_world(first_run["defs"]))
+    finally:
+        path.write_bytes(original)
+    assert not result.success
+    checks = _checks(result)
+    # The raw checks passed: the bad row got through to the marts.
+    assert checks["raw_crm_contacts_hard_rules"].passed and checks["raw_web_sessions_hard_rules"].passed
+    check = checks["marts_fct_ad_spend_daily_hard_rules"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.asset_key == dg.AssetKey(["marts", "fct_ad_spend_daily"])
+    failures = check.metadata["failures"].value
+    assert "expect_column_values_to_be_between | spend_account_currency | 1 |" in failures
+    assert "expect_column_values_to_be_between | spend_reporting | 1 |" in failures
+    # dbt rebuilt the marts (its tests do not forbid negative spend) ...
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert dg.AssetKey(["marts", "fct_ad_spend_daily"]) in materialized
+    assert dg.AssetKey(["marts", "fct_leads"]) in materialized
+    with duckdb.connect(str(env["settings"].warehouse_path), read_only=True) as con:
+        staged_min = con.execute("select min(spend_account_currency) from marts.fct_ad_spend_daily").fetchone()[0]
+    assert float(staged_min) == -12.34
+    # ... but the publish did not run, and BI's file did not change by a byte.
+    assert dg.AssetKey("publish") not in materialized
+    assert _serving_state(serving) == before
+    # The run's own audit, read back from its event log, names the failed check.
+    audit = audit_run(env["instance"], result.run_id, defs.resolve_asset_graph())
+    assert audit.failed_checks == ["marts/fct_ad_spend_daily:marts_fct_ad_spend_daily_hard_rules"]
+    assert not audit.missing_marts and not audit.ok
+
+
+def test_publish_alone_refuses_marts_that_were_not_audited_in_its_run(env, first_run):
+    """After the failed audit above, materializing ``publish`` on its own (no marts, no checks in the run)
+    would copy the unaudited staging marts; it must fail instead, naming what is missing."""
+    serving = env["settings"].serving_file
+    before = _serving_state(serving)
+    published = read_publication(serving)
+
+    result, _defs = _run(env, [PUBLISH])
+    assert not result.success
+    assert {e.asset_key for e in result.get_asset_materialization_events()} == set()
+    message = _failure_message(result)
+    assert message.startswith("refusing to publish unaudited marts"), message
+    assert f"marts not materialized in this run ({len(MART_KEYS)})" in message
+    assert "marts/fct_ad_spend_daily" in message and "marts/fct_leads" in message
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
+    assert set(failure.metadata["missing_marts"].value) == {k.to_user_string() for k in MART_KEYS}
+    assert _serving_state(serving) == before
+    assert read_publication(serving) == published
+    assert not [p for p in serving.parent.iterdir() if p.name.endswith((".tmp", ".wal"))]
+
+
+def test_publish_requires_every_mart_of_its_run(env, first_run):
+    """A run that rebuilds only some marts (all their checks passing) does not publish either."""
+    serving = env["settings"].serving_file
+    before = _serving_state(serving)
+    dims = [dg.AssetKey(["marts", "dim_channel"]), dg.AssetKey(["marts", "dim_date"])]
+    result, _defs = _run(env, [*dims, PUBLISH])
+    assert not result.success
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert set(dims) <= materialized and PUBLISH not in materialized
+    assert all(c.passed for c in result.get_asset_check_evaluations() if c.asset_key in dims)
+    message = _failure_message(result)
+    assert f"marts not materialized in this run ({len(MART_KEYS) - len(dims)})" in message
+    assert "marts/fct_leads" in message and "marts/dim_date" not in message
+    assert _serving_state(serving) == before
 
 
 def test_a_batch_breaking_a_blocking_rule_stops_the_publish(env, first_run):
