@@ -17,7 +17,17 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_AGREEMENT_PATH = PROJECT_ROOT / "agreement.yml"
@@ -31,7 +41,33 @@ FIT_ATTRIBUTES = ("industry", "company_size", "country", "job_role")
 REQUIRED_FIELDS = ("valid_contact", "company", "consent", "source")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank (only spaces)")
+    return value
+
+
+def _not_a_number(kind: str, example: str):
+    """Dates and times are written as text (or YAML dates), never as numbers pydantic would reinterpret."""
+
+    def check(value: object) -> object:
+        if isinstance(value, (bool, int, float)):
+            raise ValueError(f"write the {kind} as {example}, not as the number {value!r}")  # noqa: TRY004 (pydantic needs ValueError)
+        return value
+
+    return BeforeValidator(check)
+
+
+# Numbers are strict: YAML's `yes` is not 1, the text "70" is not 70. A float field takes a YAML
+# integer (`70` for 70.0), never a boolean or a string. Text is never blank.
+StrictInt = Annotated[int, Strict()]
+StrictFloat = Annotated[float, Strict()]
+NonEmptyStr = Annotated[str, Strict(), Field(min_length=1), AfterValidator(_not_blank)]
+# `start: 9:00` unquoted is the YAML 1.1 integer 540, which pydantic would read as 00:09 UTC.
+ClockTime = Annotated[dt.time, _not_a_number("time", '"HH:MM" in quotes')]
+CalendarDate = Annotated[dt.date, _not_a_number("date", "YYYY-MM-DD")]
 
 
 class _Strict(BaseModel):
@@ -60,10 +96,10 @@ class IdealCustomerProfile(_Strict):
 
 
 class FitWeights(_Strict):
-    industry: float = Field(ge=0, le=100)
-    company_size: float = Field(ge=0, le=100)
-    country: float = Field(ge=0, le=100)
-    job_role: float = Field(ge=0, le=100)
+    industry: StrictFloat = Field(ge=0, le=100)
+    company_size: StrictFloat = Field(ge=0, le=100)
+    country: StrictFloat = Field(ge=0, le=100)
+    job_role: StrictFloat = Field(ge=0, le=100)
 
     @model_validator(mode="after")
     def _add_up_to_100(self) -> FitWeights:
@@ -74,13 +110,13 @@ class FitWeights(_Strict):
 
 
 class Engagement(_Strict):
-    window_days: int = Field(ge=1, le=365)
-    min_events: int = Field(ge=0, le=1000)
+    window_days: StrictInt = Field(ge=1, le=365)
+    min_events: StrictInt = Field(ge=0, le=1000)
 
 
 class Qualification(_Strict):
     fit_weights: FitWeights
-    mql_fit_score: float = Field(gt=0, le=100)
+    mql_fit_score: StrictFloat = Field(gt=0, le=100)
     engagement: Engagement
     required_fields: list[Literal["valid_contact", "company", "consent", "source"]] = Field(min_length=1)
 
@@ -91,11 +127,11 @@ class Qualification(_Strict):
 
 
 class BusinessHours(_Strict):
-    timezone: str
+    timezone: NonEmptyStr
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
-    start: dt.time
-    end: dt.time
-    holidays: list[dt.date] = Field(default_factory=list)
+    start: ClockTime
+    end: ClockTime
+    holidays: list[CalendarDate] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -121,15 +157,15 @@ class BusinessHours(_Strict):
 
 
 class FollowUp(_Strict):
-    min_attempts: int = Field(ge=1, le=100)
-    within_days: int = Field(ge=1, le=365)
+    min_attempts: StrictInt = Field(ge=1, le=100)
+    within_days: StrictInt = Field(ge=1, le=365)
 
 
 class SalesCommitments(_Strict):
     business_hours: BusinessHours
-    first_contact_within_business_hours: float = Field(gt=0, le=1000)
+    first_contact_within_business_hours: StrictFloat = Field(gt=0, le=1000)
     follow_up: FollowUp
-    decision_within_days: int = Field(ge=1, le=365)
+    decision_within_days: StrictInt = Field(ge=1, le=365)
     rejection_reasons: list[NonEmptyStr] = Field(min_length=1)
 
     @field_validator("rejection_reasons")
@@ -139,8 +175,8 @@ class SalesCommitments(_Strict):
 
 
 class WeeklyMqlQuota(_Strict):
-    total: int = Field(ge=0)
-    by_channel: dict[Literal[CHANNELS], Annotated[int, Field(ge=0)]] = Field(default_factory=dict)  # type: ignore[valid-type]
+    total: StrictInt = Field(ge=0)
+    by_channel: dict[Literal[CHANNELS], Annotated[int, Strict(), Field(ge=0)]] = Field(default_factory=dict)  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _channels_within_total(self) -> WeeklyMqlQuota:
@@ -151,8 +187,8 @@ class WeeklyMqlQuota(_Strict):
 
 
 class RevenueGoal(_Strict):
-    amount: float = Field(gt=0)
-    average_deal_size: float = Field(gt=0)
+    amount: StrictFloat = Field(gt=0)
+    average_deal_size: StrictFloat = Field(gt=0)
 
     @model_validator(mode="after")
     def _deal_not_above_goal(self) -> RevenueGoal:
@@ -167,12 +203,12 @@ class MarketingCommitments(_Strict):
 
 
 class Attribution(_Strict):
-    lookback_days: int = Field(ge=1, le=730)
+    lookback_days: StrictInt = Field(ge=1, le=730)
 
 
 class Reporting(_Strict):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-    timezone: str
+    timezone: NonEmptyStr
 
     @field_validator("timezone")
     @classmethod
@@ -188,7 +224,7 @@ class SignedBy(_Strict):
 class Agreement(_Strict):
     """The whole agreement. Field names are the YAML keys; README.md explains each one."""
 
-    version: str | float
+    version: NonEmptyStr | StrictFloat
     signed_by: SignedBy
     ideal_customer_profile: IdealCustomerProfile
     qualification: Qualification
@@ -267,6 +303,12 @@ def _describe(error: ValidationError) -> list[str]:
             message = "unknown field (not part of the agreement; check the spelling)"
         elif e["type"] == "missing":
             message = "missing (every field of the agreement is required)"
+        elif e["type"] in ("int_type", "float_type", "string_type"):
+            value = e.get("input")
+            if isinstance(value, bool):  # YAML 1.1 reads yes/no/on/off/true/false as booleans
+                message += f", not the boolean {str(value).lower()} (YAML reads yes/no/on/off as true/false)"
+            else:
+                message += f", not the {type(value).__name__} {value!r}"
         lines.append(f"{field}: {message}")
     return lines
 

@@ -115,3 +115,61 @@ def test_definitions_refuse_to_load_with_an_invalid_agreement(tmp_path, monkeypa
     monkeypatch.setenv("SMARKETING_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
     with pytest.raises(AgreementError, match="sales_commitments.rejection_reasons"):
         build_definitions(Settings.from_env())
+
+
+def _replaced(old: str, new: str) -> str:
+    """The shipped file with one line changed as text, so YAML's own reading of the value is tested."""
+    text = DEFAULT_AGREEMENT_PATH.read_text()
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # YAML 1.1 reads `yes` as true; a lax int would take it as 1 day.
+        ("window_days: 30", "window_days: yes",
+         "qualification.engagement.window_days: Input should be a valid integer, not the boolean true"),
+        ("min_events: 2", "min_events: on", "qualification.engagement.min_events: Input should be a valid integer"),
+        # Quoted numbers are text, not numbers.
+        ("mql_fit_score: 70", 'mql_fit_score: "70"',
+         "qualification.mql_fit_score: Input should be a valid number, not the str '70'"),
+        ("    industry: 30", '    industry: "30"', "qualification.fit_weights.industry: Input should be a valid number"),
+        ("lookback_days: 90", "lookback_days: 90.5", "attribution.lookback_days: Input should be a valid integer"),
+        ("total: 40", "total: 40.0", "marketing_commitments.weekly_mql_quota.total: Input should be a valid integer"),
+        ("Paid Search: 15", 'Paid Search: "15"',
+         "marketing_commitments.weekly_mql_quota.by_channel.Paid Search: Input should be a valid integer"),
+        ("first_contact_within_business_hours: 8", "first_contact_within_business_hours: true",
+         "sales_commitments.first_contact_within_business_hours: Input should be a valid number, not the boolean true"),
+        # Blank text in lists and names.
+        ("    - Bad timing", '    - "  "', "sales_commitments.rejection_reasons.2: must not be blank"),
+        ("    - Duplicate", '    - ""', "sales_commitments.rejection_reasons.6: String should have at least 1 character"),
+        ("industries: [Technology,", 'industries: [" ", Technology,', "ideal_customer_profile.industries.0: must not be blank"),
+        ("  sales: Head of Sales", '  sales: "   "', "signed_by.sales: must not be blank"),
+        ("    timezone: Europe/Madrid", '    timezone: " "', "sales_commitments.business_hours.timezone: must not be blank"),
+        # Unquoted 9:00 is the YAML 1.1 integer 540 (sexagesimal), which a lax time reads as 00:09.
+        ('start: "09:00"', "start: 9:00",
+         'sales_commitments.business_hours.start: write the time as "HH:MM" in quotes, not as the number 540'),
+        ("2026-01-06", "20260106", "sales_commitments.business_hours.holidays.2: write the date as YYYY-MM-DD"),
+    ],
+)
+def test_numbers_and_text_are_strict(old, new, expected):
+    with pytest.raises(AgreementError) as info:
+        parse_agreement(_replaced(old, new), source="test.yml")
+    message = str(info.value)
+    assert "(1 problem)" in message
+    assert expected in message, message
+
+
+def test_strict_types_keep_the_natural_spellings():
+    """YAML integers for float fields, quoted times, YAML and quoted dates, numeric versions still load."""
+    text = _replaced("mql_fit_score: 70", "mql_fit_score: 72.5")
+    text = text.replace("amount: 2500000", "amount: 2500000.0").replace("2026-01-06", '"2026-01-06"')
+    agreement = parse_agreement(text, source="test.yml")
+    assert agreement.qualification.mql_fit_score == 72.5
+    assert agreement.qualification.fit_weights.industry == 30.0
+    assert agreement.marketing_commitments.revenue_goal.amount == 2_500_000
+    assert agreement.qualification.engagement.window_days == 30
+    assert str(agreement.sales_commitments.business_hours.start) == "09:00:00"
+    assert "2026-01-06" in agreement.dbt_vars()["agreement"]["holidays"]
+    assert str(agreement.version) == "2026.11"
