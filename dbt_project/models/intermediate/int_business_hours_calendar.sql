@@ -1,25 +1,72 @@
 {%- set a = smarketing.agreement() -%}
 {%- set minutes_per_day = a['business_minutes_per_day'] -%}
+{#- The calendar spans the CRM's data, not fixed years: from a margin before the earliest moment a lead
+    can be handed to sales (created, became a lead, became an MQL) to a horizon after the latest, so that
+    every deadline counted from it falls inside. The margin covers the shift to the business time zone;
+    the horizon covers a deadline of N business hours (holidays included) and pending leads. At most
+    `business_calendar_max_days` days (100 years) are generated. -#}
+{%- set margin_days = var('business_calendar_margin_days', 7) -%}
+{%- set horizon_days = var('business_calendar_horizon_days', 366) -%}
+{%- set max_days = var('business_calendar_max_days', 36600) -%}
 
 with
 
-date_spine as (
+contacts as (
 
-    {{ dbt.date_spine(
-        datepart="day",
-        start_date="cast('2024-01-01' as date)",
-        end_date="cast('2028-01-01' as date)"
-    ) }}
+    select * from {{ ref('stg_crm__contacts') }}
+
+),
+
+lead_times as (
+
+    select created_at as event_at from contacts
+    union all
+    select became_lead_at as event_at from contacts
+    union all
+    select became_mql_at as event_at from contacts
+
+),
+
+bounds as (
+
+    -- No contacts: no bounds, and an empty calendar (nothing to measure).
+    select
+        cast({{ dbt.dateadd('day', -1 * margin_days, 'min(event_at)') }} as date) as first_day,
+        cast({{ dbt.dateadd('day', horizon_days, 'max(event_at)') }} as date) as last_day
+
+    from lead_times
+
+),
+
+day_numbers as (
+
+    {{ dbt.generate_series(max_days) }}
 
 ),
 
 days as (
 
+    select cast({{ dbt.dateadd('day', 'offsets.day_offset', 'bounds.first_day') }} as date) as date_day
+
+    from bounds
+
+    cross join (
+
+        select cast(generated_number as integer) - 1 as day_offset from day_numbers
+
+    ) as offsets
+
+    where offsets.day_offset <= {{ dbt.datediff('bounds.first_day', 'bounds.last_day', 'day') }}
+
+),
+
+weekdays as (
+
     select
-        cast(date_day as date) as date_day,
+        date_day,
         cast(extract(isodow from date_day) as integer) as iso_day_of_week
 
-    from date_spine
+    from days
 
 ),
 
@@ -34,7 +81,7 @@ flagged as (
             )
         {%- endif %} as is_business_day
 
-    from days
+    from weekdays
 
 ),
 
