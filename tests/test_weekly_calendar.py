@@ -1,4 +1,4 @@
-"""ISO weeks in the reporting time zone: partitions, labels, the Monday 07:00 schedule."""
+"""ISO weeks in the agreement's reporting time zone: partitions, labels, the Monday 07:00 schedule."""
 
 from __future__ import annotations
 
@@ -77,3 +77,61 @@ def test_schedule_runs_monday_0700_madrid_for_the_week_just_ended():
     # The Monday after the switch to summer time still targets the week that just ended.
     context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 3, 30, 7, 0, tzinfo=MADRID))
     assert [r.partition_key for r in weekly_snapshot_schedule.evaluate_tick(context).run_requests] == ["2026-03-23"]
+
+
+def _agreement_in(tmp_path, timezone: str):
+    from orchestration.agreement import DEFAULT_AGREEMENT_PATH
+
+    text = DEFAULT_AGREEMENT_PATH.read_text(encoding="utf-8")
+    old = "reporting:\n  currency: EUR\n  timezone: Europe/Madrid"
+    assert old in text
+    path = tmp_path / "agreement.yml"
+    path.write_text(text.replace(old, f"reporting:\n  currency: EUR\n  timezone: {timezone}"), encoding="utf-8")
+    return path
+
+
+def test_weeks_and_schedule_follow_the_agreements_time_zone():
+    from orchestration.agreement import load_agreement
+    from orchestration.assets.weekly import weekly_snapshot_schedule
+    from orchestration.weekly.calendar import REPORTING_TIMEZONE
+
+    timezone = load_agreement().reporting.timezone
+    assert REPORTING_TIMEZONE == WEEKLY_PARTITIONS.timezone == timezone
+    assert weekly_snapshot_schedule.execution_timezone == timezone
+
+
+def test_another_agreement_time_zone_moves_the_weeks_and_the_schedule(tmp_path):
+    from orchestration.weekly.calendar import agreement_timezone, weekly_partitions
+
+    path = _agreement_in(tmp_path, "America/New_York")
+    timezone = agreement_timezone(path, daily_timezone="America/New_York")
+    assert timezone == "America/New_York"
+    partitions = weekly_partitions(timezone)
+    job = dg.define_asset_job("weekly_ny", selection=dg.AssetSelection.all(), partitions_def=partitions)
+    schedule = dg.build_schedule_from_partitioned_job(job, hour_of_day=7, minute_of_hour=0, day_of_week=1)
+    assert schedule.cron_schedule == "0 7 * * 1"
+    assert schedule.execution_timezone == "America/New_York"
+    new_york = ZoneInfo("America/New_York")
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 23, 7, 0, tzinfo=new_york))
+    assert [r.partition_key for r in schedule.evaluate_tick(context).run_requests] == ["2026-11-16"]
+    window = partitions.time_window_for_partition_key("2026-11-16")
+    assert window.start == dt.datetime(2026, 11, 16, 0, 0, tzinfo=new_york)
+    assert window.start.astimezone(UTC) == dt.datetime(2026, 11, 16, 5, 0, tzinfo=UTC)
+
+
+def test_definitions_refuse_to_load_when_the_agreement_and_daily_time_zones_differ(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from orchestration.weekly.calendar import TimezoneMismatchError, agreement_timezone
+
+    path = _agreement_in(tmp_path, "America/New_York")
+    with pytest.raises(TimezoneMismatchError, match="'America/New_York'.*'Europe/Madrid'"):
+        agreement_timezone(path, daily_timezone="Europe/Madrid")
+    # The code location itself: loading the definitions fails, naming both time zones.
+    env = {**os.environ, "SMARKETING_AGREEMENT": str(path), "SMARKETING_WAREHOUSE": str(tmp_path / "w.duckdb")}
+    done = subprocess.run([sys.executable, "-c", "import orchestration.definitions"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode != 0
+    assert "TimezoneMismatchError" in done.stderr and "America/New_York" in done.stderr

@@ -1,6 +1,9 @@
 """The weekly meeting end to end, on a small demo world in a temporary warehouse:
 
-- kpi_weekly equals what `mf query` returns for every shared metric, by ISO week and channel;
+- kpi_weekly equals what `mf query` returns for every shared metric, by ISO week and channel, and
+  kpi_weekly_region for every lead metric by ISO week, channel and region;
+- the targets (MQL quota, reverse funnel) are semantic-layer metrics equal to kpi_targets_weekly and to
+  the reverse-funnel arithmetic on kpi_weekly, and the snapshot's target_value comes from them;
 - the snapshot holds the semantic layer's values, week-over-week change and targets, and is frozen:
   a later correction of the sources does not rewrite it, a rerun replaces that week only;
 - the report (HTML and CSV) renders in Debian's headless chromium, its charts draw, and every number on
@@ -12,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html.parser
+import json
 import math
 import shutil
 import subprocess
@@ -22,6 +26,7 @@ import pandas as pd
 import pytest
 
 from orchestration.partitions import full_refresh_tags
+from orchestration.settings import DBT_PROJECT_DIR
 from orchestration.weekly.metricflow import metric_definitions, mf_query
 from orchestration.weekly.report import format_value, write_report
 
@@ -31,6 +36,7 @@ PREVIOUS = "2026-11-09"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # Metric -> kpi_weekly column, where the names differ (amounts carry their currency basis).
 COLUMNS = {"revenue": "revenue_reporting", "walk_in_revenue": "walk_in_revenue_reporting", "ad_spend": "spend_reporting"}
+REGION = "lead_country__region"  # the region dimension (semantic model countries, reached from lead_funnel)
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +60,7 @@ def world(tmp_path_factory, monkeypatch_module):
         instance=instance, run_config=QUIET, tags=full_refresh_tags()
     )
     assert result.success
-    world = {"root": root, "warehouse": settings.warehouse_path, "defs": defs, "instance": instance}
-    _run_week(world, WEEK)  # every test below may read week 47's snapshot, whatever order they run in
-    return world
+    return {"root": root, "warehouse": settings.warehouse_path, "defs": defs, "instance": instance}
 
 
 def _run_week(world, partition: str) -> dg.ExecuteInProcessResult:
@@ -99,11 +103,14 @@ def test_every_metric_documents_owner_basis_and_formula():
 
 
 def test_kpi_weekly_equals_mf_query(world):
-    names = [d.name for d in metric_definitions()]
+    # Every metric that has a channel (the all-channel targets have none: kpi_targets_weekly).
+    definitions = [d for d in metric_definitions() if d.by_channel]
+    names = [d.name for d in definitions]
+    assert {"channel_mql_quota", "channel_mql_quota_attainment"} <= set(names)
     mf = mf_query(world["warehouse"], names, ["metric_time__week", "channel"])
     # Rows without a week are the measures' own nulls (e.g. leads that never became MQL): all zero.
     undated = mf[mf["metric_time__week"].isna()]
-    additive = [d.name for d in metric_definitions() if d.additive]
+    additive = [d.name for d in definitions if d.additive]
     assert (undated[additive].fillna(0) == 0).all().all()
     mf = mf[mf["metric_time__week"].notna()].set_index(["metric_time__week", "channel"])
     with duckdb.connect(str(world["warehouse"]), read_only=True) as con:
@@ -124,6 +131,97 @@ def test_kpi_weekly_equals_mf_query(world):
             assert _same(expected, actual, cents=name in COLUMNS), f"{name} {key}: mf query {expected!r}, kpi_weekly {actual!r}"
             compared += 0 if pd.isna(expected) else 1
     assert compared > 5000
+
+
+def _lead_metrics() -> list[str]:
+    """Metrics whose measures are all in the semantic model lead_funnel (the ones with a region)."""
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "semantic_manifest.json").read_text())
+    model_of = {m["name"]: model["name"] for model in manifest["semantic_models"] for m in model["measures"]}
+    return [
+        metric["name"] for metric in manifest["metrics"]
+        if all(model_of[m["name"]] == "lead_funnel" for m in metric["type_params"]["input_measures"])
+    ]
+
+
+def test_kpi_weekly_region_equals_mf_query(world):
+    names = _lead_metrics()
+    assert {"leads", "mqls", "customers", "lead_to_sale_rate_cohort", "speed_to_lead_p95_hours"} <= set(names)
+    additive = {d.name for d in metric_definitions() if d.additive}
+    names = [n for n in names if n != "sales_decided"]  # sales_accepted + sales_rejected in the mart
+    keys = ["metric_time__week", "channel", REGION]
+    mf = mf_query(world["warehouse"], names, keys)
+    undated = mf[mf["metric_time__week"].isna()]
+    assert (undated[[n for n in names if n in additive]].fillna(0) == 0).all().all()
+    mf = mf[mf["metric_time__week"].notna()]
+    assert mf[REGION].notna().all() and {"EMEA-SOUTH", "EMEA-NORTH", "NA"} <= set(mf[REGION])
+    mf = mf.set_index(keys)
+    with duckdb.connect(str(world["warehouse"]), read_only=True) as con:
+        mart = con.execute("select * from marts.kpi_weekly_region").df()
+        by_channel = con.execute("select * from marts.kpi_weekly").df()
+    mart["week"] = pd.to_datetime(mart["week_start_date"]).dt.date
+    # Regions split the week x channel rows: their counts add up to kpi_weekly's.
+    summed = mart.groupby(["week_start_date", "channel"])[["leads", "mqls", "customers", "qualified_mqls"]].sum()
+    joined = by_channel.set_index(["week_start_date", "channel"])[summed.columns].join(summed, rsuffix="_region")
+    for column in summed.columns:
+        assert (joined[column].fillna(0) == joined[f"{column}_region"].fillna(0)).all(), column
+    mart = mart.set_index(["week", "channel", "region"])
+    assert set(names) <= set(mart.columns)
+    index = mf.index.union(mart.index)
+    assert len(index) > 500
+    compared = 0
+    for name in names:
+        for key in index:
+            expected = mf.loc[key, name] if key in mf.index else (0.0 if name in additive else None)
+            actual = mart.loc[key, name] if key in mart.index else (0.0 if name in additive else None)
+            assert _same(expected, actual), f"{name} {key}: mf query {expected!r}, kpi_weekly_region {actual!r}"
+            compared += 0 if pd.isna(expected) else 1
+    assert compared > 5000
+
+
+def test_targets_are_metrics_equal_to_the_mart_and_the_reverse_funnel(world):
+    targets = [d for d in metric_definitions() if d.target_of]
+    assert {d.target_of for d in targets} == {"qualified_mqls", "revenue", "customers", "opportunities", "sqls", "mqls", "leads"}
+    names = [d.name for d in metric_definitions() if not d.by_channel]
+    assert {"mql_quota", "mql_quota_attainment", "revenue_target", "leads_target"} <= set(names)
+    mf = mf_query(world["warehouse"], names, ["metric_time__week"]).dropna(subset=["metric_time__week"])
+    mf = mf.set_index("metric_time__week")
+    with duckdb.connect(str(world["warehouse"]), read_only=True) as con:
+        mart = con.execute("select * from marts.kpi_targets_weekly").df()
+        weekly = con.execute(
+            "select week_start_date, sum(leads), sum(mqls), sum(sqls), sum(opportunities), sum(customers), "
+            "sum(qualified_mqls), sum(revenue_reporting) from marts.kpi_weekly group by 1").fetchall()
+    mart["week"] = pd.to_datetime(mart["week_start_date"]).dt.date
+    mart = mart.set_index("week")
+    assert len(mart) >= 50
+    for week, row in mart.iterrows():
+        for name in ("mql_quota", "revenue_target", "customers_target", "opportunities_target", "sqls_target",
+                     "mqls_target", "leads_target"):
+            assert _same(mf.loc[week, name], row[name]), (name, week)
+    # The reverse funnel as the snapshot computed it in Python before it became a metric: revenue goal /
+    # 52 / deal size, then up the funnel at the all-channel period conversion of the 12 weeks before.
+    sums = {w: counts for w, *counts in weekly}
+    stages = ["leads", "mqls", "sqls", "opportunities", "customers"]
+    checked = 0
+    for monday in mart.index:
+        window = [sums[w] for w in sums if monday - dt.timedelta(days=84) <= w < monday]
+        totals = [sum(c[i] for c in window) if window else None for i in range(5)]
+        needed = 2_500_000 / 52 / 12_000
+        expected = {"customers": needed}
+        for upper, lower, n_upper, n_lower in reversed(list(zip(stages, stages[1:], totals, totals[1:]))):
+            if not n_upper or not n_lower:
+                break
+            needed = needed / (n_lower / n_upper)
+            expected[upper] = needed
+        for stage in stages:
+            assert _same(mf.loc[monday, f"{stage}_target"], expected.get(stage)), (stage, monday)
+        checked += len(expected) == 5
+        if monday in sums:
+            qualified, revenue = sums[monday][5], sums[monday][6]
+            assert _same(mf.loc[monday, "mql_quota_attainment"], qualified / 40)
+            # kpi_weekly keeps revenue to the cent
+            expected_attainment = float(revenue) / (2_500_000 / 52)
+            assert mf.loc[monday, "revenue_target_attainment"] == pytest.approx(expected_attainment, rel=1e-6, abs=1e-9)
+    assert checked >= 40
 
 
 def test_snapshot_holds_the_semantic_layer_values_with_change_and_targets(world):
@@ -152,6 +250,15 @@ def test_snapshot_holds_the_semantic_layer_values_with_change_and_targets(world)
     assert totals.loc["customers", "target_value"] == pytest.approx(2_500_000 / 52 / 12_000)
     assert totals.loc["leads", "target_value"] > totals.loc["mqls", "target_value"] > totals.loc["customers", "target_value"]
     assert _same(totals.loc["leads", "target_gap"], totals.loc["leads", "value"] - totals.loc["leads", "target_value"])
+    # ... read from the semantic layer's target metrics (meta.target_of), which are not KPI rows themselves.
+    targets = mf_query(world["warehouse"], [f"{s}_target" for s in ("revenue", "customers", "opportunities", "sqls",
+                                                                         "mqls", "leads")] + ["mql_quota"],
+                       ["metric_time__week"], this, this + dt.timedelta(days=6)).set_index("metric_time__week")
+    for kpi in ("revenue", "customers", "opportunities", "sqls", "mqls", "leads"):
+        assert _same(totals.loc[kpi, "target_value"], targets.loc[this, f"{kpi}_target"]), kpi
+    assert not {d.name for d in metric_definitions() if d.target_of} & set(snapshot["kpi"])
+    assert _same(totals.loc["mql_quota_attainment", "value"], totals.loc["qualified_mqls", "value"] / 40)
+    assert {"channel_mql_quota_attainment"} <= set(channels["kpi"]) and "channel_mql_quota_attainment" not in totals.index
     # Commitments of both sides, met or missed, straight from kpi_agreement_weekly.
     commitments = snapshot[snapshot["dimension"] == "commitment"]
     assert set(commitments["owner"]) == {"marketing", "sales"}

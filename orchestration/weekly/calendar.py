@@ -1,21 +1,53 @@
-"""ISO weeks in the reporting time zone: the snapshot's partitions and their labels."""
+"""ISO weeks in the agreement's reporting time zone: the snapshot's partitions and their labels.
+
+The time zone is agreement.yml's ``reporting.timezone`` (the one dbt puts every funnel date in), read
+when the code location loads; the Monday 07:00 schedule is built from these partitions, so it runs in
+that zone too. The daily partitions use ``Settings.reporting_timezone``: when the two differ, loading
+fails here rather than cutting days and weeks at different midnights.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-REPORTING_TIMEZONE = "Europe/Madrid"
+from orchestration.agreement import load_agreement
+from orchestration.settings import Settings
+
 # The Monday of the demo world's first complete week (it covers the 365 days before 2026-11-22).
 FIRST_WEEK = "2025-11-24"
 
-# Weeks start on Monday 00:00 in the reporting time zone (day_offset=1); a partition exists once its
-# week has ended, so the newest one is always the week just ended.
-WEEKLY_PARTITIONS = dg.WeeklyPartitionsDefinition(
-    start_date=FIRST_WEEK, day_offset=1, timezone=REPORTING_TIMEZONE, fmt="%Y-%m-%d"
-)
+
+class TimezoneMismatchError(ValueError):
+    """agreement.yml's reporting time zone is not the daily partitions' one."""
+
+
+def agreement_timezone(agreement_path: Path | None = None, daily_timezone: str | None = None) -> str:
+    """agreement.yml's reporting time zone, checked against the daily partitions' time zone."""
+    settings = Settings.from_env()
+    agreement = load_agreement(agreement_path or settings.agreement_path)
+    timezone = agreement.reporting.timezone
+    daily = daily_timezone or settings.reporting_timezone
+    if timezone != daily:
+        raise TimezoneMismatchError(
+            f"agreement.yml's reporting.timezone is {timezone!r} but the daily partitions use {daily!r} "
+            "(Settings.reporting_timezone): weeks and days would start at different midnights. "
+            "Make them the same."
+        )
+    return timezone
+
+
+def weekly_partitions(timezone: str) -> dg.WeeklyPartitionsDefinition:
+    """Weeks starting Monday 00:00 in ``timezone`` (day_offset=1); a partition exists once its week has
+    ended, so the newest one is always the week just ended."""
+    return dg.WeeklyPartitionsDefinition(start_date=FIRST_WEEK, day_offset=1, timezone=timezone, fmt="%Y-%m-%d")
+
+
+REPORTING_TIMEZONE = agreement_timezone()
+WEEKLY_PARTITIONS = weekly_partitions(REPORTING_TIMEZONE)
 
 
 def week_start(partition_key: str) -> dt.date:

@@ -17,6 +17,10 @@ from orchestration.settings import DBT_PROJECT_DIR
 
 # Helper metrics that exist only as a ratio's numerator; the meeting never reads them alone.
 HELPER_METRICS = {"sales_cycle_days_total"}
+# meta.grain: which groupings a metric makes sense in (absent: any, e.g. week x channel x region).
+ALL_CHANNELS_ONLY = "all_channels"  # no channel or region dimension (the agreement's all-channel targets)
+BY_CHANNEL_ONLY = "by_channel"  # per channel only: its all-channel roll-up is not the agreement's number
+GRAINS = {None, ALL_CHANNELS_ONLY, BY_CHANNEL_ONLY}
 
 
 class MetricDefinition(BaseModel):
@@ -28,6 +32,18 @@ class MetricDefinition(BaseModel):
     formula: str
     unit: str
     additive: bool  # a sum of a measure: 0 when nothing happened (ratios and percentiles are then null)
+    grain: str | None = None  # ALL_CHANNELS_ONLY, BY_CHANNEL_ONLY or None (any grouping)
+    target_of: str | None = None  # a target metric: the metric it is the target of
+
+    @property
+    def by_channel(self) -> bool:
+        """Queryable by channel (and the week x channel mart has its column)."""
+        return self.grain != ALL_CHANNELS_ONLY
+
+    @property
+    def all_channels(self) -> bool:
+        """Meaningful summed over all channels."""
+        return self.grain != BY_CHANNEL_ONLY
 
 
 def metric_definitions(project_dir: Path = DBT_PROJECT_DIR) -> list[MetricDefinition]:
@@ -43,6 +59,8 @@ def metric_definitions(project_dir: Path = DBT_PROJECT_DIR) -> list[MetricDefini
         missing = {"owner", "basis", "formula", "unit"} - meta.keys()
         if missing:
             raise ValueError(f"metric {metric['name']!r} lacks meta {sorted(missing)} in models/semantic/_metrics.yml")
+        if meta.get("grain") not in GRAINS:
+            raise ValueError(f"metric {metric['name']!r}: meta grain {meta['grain']!r} is none of {sorted(GRAINS - {None})}")
         definitions.append(
             MetricDefinition(
                 name=metric["name"],
@@ -50,6 +68,8 @@ def metric_definitions(project_dir: Path = DBT_PROJECT_DIR) -> list[MetricDefini
                 description=metric.get("description") or "",
                 additive=metric["type"] == "simple"
                 and aggregations.get(metric["type_params"]["measure"]["name"]) == "sum",
+                grain=meta.get("grain"),
+                target_of=meta.get("target_of"),
                 **{key: str(meta[key]) for key in ("owner", "basis", "formula", "unit")},
             )
         )
@@ -79,7 +99,8 @@ def mf_query(
         done = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, timeout=300, check=False)
         if done.returncode != 0 or not out.exists():
             raise RuntimeError(f"mf query failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
-        frame = pd.read_csv(out)
+        # Only an empty field is null: a member like the region "NA" (North America) is a value.
+        frame = pd.read_csv(out, keep_default_na=False, na_values=[""])
     if "metric_time__week" in frame.columns:
         frame["metric_time__week"] = pd.to_datetime(frame["metric_time__week"]).dt.date
     return frame

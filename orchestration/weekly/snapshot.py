@@ -1,7 +1,7 @@
 """`snapshots.kpi_snapshot`: the shared KPIs of one ISO week, frozen.
 
-Values come from the semantic layer (`mf query`), for the week and the week before it, per channel and
-for all channels. The table belongs to the snapshot asset alone: dbt never rebuilds it, so later
+Values and targets come from the semantic layer (`mf query`), for the week and the week before it, per
+channel and for all channels. The table belongs to the snapshot asset alone: dbt never rebuilds it, so later
 corrections in the sources never rewrite a past week; re-running a week replaces that week only
 (delete + insert in one transaction).
 """
@@ -105,15 +105,21 @@ def _kpi_rows(
 def compute_snapshot(warehouse: Path, monday: dt.date, agreement: Agreement) -> pd.DataFrame:
     """The KPI rows of the ISO week starting ``monday`` (without snapshot time and run id)."""
     definitions = [d for d in metric_definitions() if d.name not in HELPER_METRICS]
-    names = [d.name for d in definitions]
+    # Targets (meta.target_of) are not KPI rows of their own: they are the target_value of their KPI.
+    kpis = [d for d in definitions if d.target_of is None]
+    total_kpis, channel_kpis = [d for d in kpis if d.all_channels], [d for d in kpis if d.by_channel]
+    total_targets = [d for d in definitions if d.target_of is not None and d.all_channels]
+    channel_targets = [d for d in definitions if d.target_of is not None and d.by_channel]
     start, end = monday - dt.timedelta(days=7), monday + dt.timedelta(days=6)
-    by_channel = mf_query(warehouse, names, ["metric_time__week", "channel"], start, end)
-    total = mf_query(warehouse, names, ["metric_time__week"], start, end)
-    rows = _kpi_rows(total, definitions, monday, "all", None)
-    rows += _kpi_rows(by_channel, definitions, monday, "channel", "channel")
+    by_channel = mf_query(warehouse, [d.name for d in channel_kpis + channel_targets],
+                          ["metric_time__week", "channel"], start, end)
+    total = mf_query(warehouse, [d.name for d in total_kpis + total_targets], ["metric_time__week"], start, end)
+    rows = _kpi_rows(total, total_kpis, monday, "all", None)
+    rows += _kpi_rows(by_channel, channel_kpis, monday, "channel", "channel")
+    targets = _targets(total, total_targets, monday, None) | _targets(by_channel, channel_targets, monday, "channel")
+    _check_targets_match_agreement(targets, agreement)
     for row in rows:
-        row["target_value"] = None
-    _set_targets(rows, warehouse, monday, agreement)
+        row["target_value"] = targets.get((row["kpi"], row["dimension_value"]))
     rows += _slowest_follow_ups(warehouse, monday)
     rows += _agreement_rows(warehouse, monday)
     frame = pd.DataFrame(rows)
@@ -126,40 +132,38 @@ def compute_snapshot(warehouse: Path, monday: dt.date, agreement: Agreement) -> 
     return frame
 
 
-REVERSE_FUNNEL_WEEKS = 12
+def _targets(
+    frame: pd.DataFrame, definitions: list[MetricDefinition], monday: dt.date, key: str | None
+) -> dict[tuple[str, str], float]:
+    """Target versus actual, from the semantic layer's target metrics (models/semantic/_metrics.yml,
+    meta.target_of): the MQL quota (all channels and per channel) and the reverse funnel from the
+    revenue goal (kpi_targets_weekly). Keyed by (the KPI it is the target of, dimension member)."""
+    week = frame[frame["metric_time__week"] == monday]
+    targets: dict[tuple[str, str], float] = {}
+    for _, row in week.iterrows():
+        member = row[key] if key else ALL_CHANNELS
+        if not isinstance(member, str):
+            continue
+        for definition in definitions:
+            value = _number(row[definition.name])
+            if value is not None:
+                targets[(str(definition.target_of), member)] = value
+    return targets
 
 
-def _set_targets(rows: list[dict], warehouse: Path, monday: dt.date, agreement: Agreement) -> None:
-    """Target versus actual: the MQL quota (all and per channel), and the reverse funnel from the
-    revenue goal: weekly revenue = goal / 52, customers = revenue / agreed deal size, and each earlier
-    stage = the next one / the all-channel period conversion of the last 12 complete weeks."""
+def _check_targets_match_agreement(targets: dict[tuple[str, str], float], agreement: Agreement) -> None:
+    """The marts' targets were built from the agreement dbt var: refuse to freeze another agreement's."""
     quota = agreement.marketing_commitments.weekly_mql_quota
     goal = agreement.marketing_commitments.revenue_goal
-    targets: dict[tuple[str, str], float] = {("qualified_mqls", ALL_CHANNELS): float(quota.total)}
-    targets |= {("qualified_mqls", channel): float(n) for channel, n in quota.by_channel.items()}
-    revenue = goal.amount / 52
-    targets[("revenue", ALL_CHANNELS)] = revenue
-    needed = revenue / goal.average_deal_size
-    targets[("customers", ALL_CHANNELS)] = needed
-    with connect_warehouse(warehouse, read_only=True) as con:
-        sums = con.execute(
-            """
-            select sum(leads), sum(mqls), sum(sqls), sum(opportunities), sum(customers)
-            from marts.kpi_weekly
-            where week_start_date >= ? and week_start_date < ?
-            """,
-            [monday - dt.timedelta(days=7 * REVERSE_FUNNEL_WEEKS), monday],
-        ).fetchone()
-    stages = ["leads", "mqls", "sqls", "opportunities", "customers"]
-    for upper, lower, n_upper, n_lower in reversed(list(zip(stages, stages[1:], sums, sums[1:]))):
-        if not n_upper or not n_lower:
-            break
-        needed = needed / (n_lower / n_upper)
-        targets[(upper, ALL_CHANNELS)] = needed
-    for row in rows:
-        target = targets.get((row["kpi"], row["dimension_value"]))
-        if target is not None:
-            row["target_value"] = target
+    expected = {("qualified_mqls", ALL_CHANNELS): float(quota.total), ("revenue", ALL_CHANNELS): goal.amount / 52}
+    expected |= {("qualified_mqls", channel): float(n) for channel, n in quota.by_channel.items()}
+    stale = {k: (targets[k], v) for k, v in expected.items() if k in targets and not math.isclose(targets[k], v)}
+    if stale:
+        raise ValueError(
+            "the warehouse's targets (marts.kpi_targets_weekly*) differ from agreement.yml "
+            f"({', '.join(f'{kpi} {member}: {got} != {want}' for (kpi, member), (got, want) in stale.items())}): "
+            "rebuild the marts (daily refresh) before snapshotting"
+        )
 
 
 def _agreement_rows(warehouse: Path, monday: dt.date) -> list[dict]:

@@ -1,6 +1,8 @@
 {#- The shared KPIs per ISO week x channel, the SQL twin of the semantic layer's metrics
-    (models/semantic/_metrics.yml): tests/test_semantic_layer.py proves every column equal to
-    `mf query --group-by metric_time__week,channel`. Ratios are null when the denominator is 0. -#}
+    (models/semantic/_metrics.yml): tests/test_weekly_kpis.py (test_kpi_weekly_equals_mf_query) proves
+    every column equal to `mf query --group-by metric_time__week,channel`. Ratios are null when the
+    denominator is 0. The per-channel MQL quota comes from kpi_targets_weekly_channel (agreement.yml);
+    the all-channel targets are in kpi_targets_weekly; the lead metrics by region in kpi_weekly_region. -#}
 {%- set lead_stages = [
     ('leads', 'lead_date', '1'),
     ('mqls', 'mql_date', 'reached_mql'),
@@ -32,6 +34,7 @@
     ('decision_sla_compliance', 'decision_sla_met', 'decision_sla_judged'),
     ('mql_acceptance_rate', 'sales_accepted', 'sales_accepted + sales_rejected'),
     ('mql_rejection_rate', 'sales_rejected', 'sales_accepted + sales_rejected'),
+    ('channel_mql_quota_attainment', 'qualified_mqls', 'channel_mql_quota'),
 ] -%}
 {%- set counts = [
     'leads', 'mqls', 'sqls', 'opportunities', 'customers',
@@ -59,6 +62,12 @@ sale_events as (
 ad_spend as (
 
     select * from {{ ref('fct_ad_spend_daily') }}
+
+),
+
+channel_targets as (
+
+    select * from {{ ref('kpi_targets_weekly_channel') }}
 
 ),
 
@@ -171,6 +180,17 @@ speed_to_lead as (
 
 ),
 
+channel_quotas as (
+
+    -- The agreement's MQL quota of the channels that have one (null elsewhere: no per-channel commitment).
+    select
+        week_start_date,
+        channel,
+        cast(mql_quota as {{ dbt.type_numeric() }}) as channel_mql_quota
+    from channel_targets
+
+),
+
 events as (
 
     select * from lead_stage_counts
@@ -178,6 +198,9 @@ events as (
     select * from sale_amounts
     union all
     select * from spend_amounts
+    union all
+    select week_start_date, channel, 'channel_mql_quota' as metric, channel_mql_quota as metric_value
+    from channel_quotas
 
 ),
 
@@ -187,8 +210,9 @@ aggregated as (
         week_start_date,
         channel,
         {% for metric in counts + amounts %}
-        sum(case when metric = '{{ metric }}' then metric_value else 0 end) as {{ metric }}{{ "," if not loop.last }}
+        sum(case when metric = '{{ metric }}' then metric_value else 0 end) as {{ metric }},
         {% endfor %}
+        sum(case when metric = 'channel_mql_quota' then metric_value end) as channel_mql_quota
 
     from events
 
@@ -229,6 +253,7 @@ final as (
         cast(revenue_reporting as decimal(18, 2)) as revenue_reporting,
         cast(walk_in_revenue_reporting as decimal(18, 2)) as walk_in_revenue_reporting,
         cast(spend_reporting as decimal(18, 2)) as spend_reporting,
+        cast(channel_mql_quota as integer) as channel_mql_quota,
         cast('{{ var("reporting_currency") }}' as {{ dbt.type_string() }}) as reporting_currency,
         {% for name, numerator, denominator in ratios %}
         cast(
