@@ -60,7 +60,9 @@ def world(tmp_path_factory, monkeypatch_module):
         instance=instance, run_config=QUIET, tags=full_refresh_tags()
     )
     assert result.success
-    return {"root": root, "warehouse": settings.warehouse_path, "defs": defs, "instance": instance}
+    world = {"root": root, "warehouse": settings.warehouse_path, "defs": defs, "instance": instance}
+    _run_week(world, WEEK)  # every test below may read week 47's snapshot, whatever order they run in
+    return world
 
 
 def _run_week(world, partition: str) -> dg.ExecuteInProcessResult:
