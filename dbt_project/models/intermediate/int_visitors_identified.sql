@@ -54,7 +54,9 @@ survivor_per_merged_email as (
     from merged_contacts
 
     where email_normalised is not null
-        and email_normalised not in (select email_normalised from contact_per_email)
+        and not exists (
+            select 1 from contact_per_email where contact_per_email.email_normalised = merged_contacts.email_normalised
+        )
 
     group by email_normalised
 

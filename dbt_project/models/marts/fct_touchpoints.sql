@@ -85,7 +85,8 @@ crm_touches as (
     left join lead_channels
         on conversions.contact_id = lead_channels.contact_id
 
-    where conversions.conversion_id not in (select conversion_id from web_touches)
+    -- not exists, not "not in": an anti-join on every engine (PostgreSQL scans a large "not in" list per row)
+    where not exists (select 1 from web_touches where web_touches.conversion_id = conversions.conversion_id)
 
 ),
 
