@@ -28,7 +28,8 @@ converting as (
     select
         conversion_stage,
         {{ dbt.listagg('channel', "' > '", 'order by touch_number') }} as path,
-        1 as converted
+        1 as conversions,
+        0 as non_conversions
 
     from touchpoints
 
@@ -57,27 +58,63 @@ people as (
 
 ),
 
-non_converting as (
+person_paths as (
 
-    -- People who never converted at a stage: their sessions in the look-back window before their
-    -- last session, one journey per person and stage.
+    -- Each person's sessions in the look-back window before their last session, as one path. The
+    -- path does not depend on the stage, so it is built once (not once per stage: at scale 10 that
+    -- is 50 million rows to aggregate in order, past DuckDB's memory limit).
     select
-        stages.conversion_stage,
-        {{ dbt.listagg('people.channel', "' > '", 'order by people.session_started_at, people.session_id') }} as path,
-        0 as converted
+        person_id,
+        contact_id,
+        {{ dbt.listagg('channel', "' > '", 'order by session_started_at, session_id') }} as path
 
     from people
 
+    where session_started_at > {{ dbt.dateadd('day', -1 * lookback_days, 'last_touched_at') }}
+
+    group by person_id, contact_id
+
+),
+
+people_per_path as (
+
+    select path, count(*) as people from person_paths group by path
+
+),
+
+converted_per_path as (
+
+    select
+        converted_people.conversion_stage,
+        person_paths.path,
+        count(*) as people
+
+    from person_paths
+
+    inner join converted_people
+        on person_paths.contact_id = converted_people.contact_id
+
+    group by converted_people.conversion_stage, person_paths.path
+
+),
+
+non_converting as (
+
+    -- People who never converted at a stage, one journey each: everyone with the path, less those who
+    -- converted at that stage.
+    select
+        stages.conversion_stage,
+        people_per_path.path,
+        0 as conversions,
+        people_per_path.people - coalesce(converted_per_path.people, 0) as non_conversions
+
+    from people_per_path
+
     cross join stages
 
-    left join converted_people
-        on people.contact_id = converted_people.contact_id
-        and stages.conversion_stage = converted_people.conversion_stage
-
-    where people.session_started_at > {{ dbt.dateadd('day', -1 * lookback_days, 'people.last_touched_at') }}
-        and converted_people.contact_id is null
-
-    group by stages.conversion_stage, people.person_id
+    left join converted_per_path
+        on stages.conversion_stage = converted_per_path.conversion_stage
+        and people_per_path.path = converted_per_path.path
 
 ),
 
@@ -94,12 +131,14 @@ final as (
     select
         conversion_stage,
         path,
-        cast(sum(converted) as bigint) as conversions,
-        cast(sum(1 - converted) as bigint) as non_conversions
+        cast(sum(conversions) as bigint) as conversions,
+        cast(sum(non_conversions) as bigint) as non_conversions
 
     from journeys
 
     group by conversion_stage, path
+
+    having sum(conversions) + sum(non_conversions) > 0
 
 )
 

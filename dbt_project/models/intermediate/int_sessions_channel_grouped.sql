@@ -37,8 +37,10 @@ referrer_sources as (
     -- A referrer on the site's own domain (the landing host or a subdomain of it, or the other way
     -- round) is internal. GA4 names an external referral source by its host ('l.facebook.com') or,
     -- for the big engines and networks, by its name ('google' for google.es): try both.
+    -- Columns added to the sessions themselves, not joined back on session_id: the URL parsing of the
+    -- staging view then runs once per session, and no 10-million-row self join.
     select
-        session_id,
+        *,
         case
             when referrer_host is null then null
             when referrer_host = landing_page_host then null
@@ -55,22 +57,18 @@ referrer_sources as (
 categorised as (
 
     select
-        sessions.*,
-        referrer_sources.external_referrer_host,
+        referrer_sources.*,
         utm_source_category.source_category as utm_source_category,
         coalesce(
             referrer_host_category.source_category,
             referrer_first_label_category.source_category
         ) as referrer_category,
-        coalesce({{ smarketing.regexp_matches('sessions.utm_medium', paid_medium) }}, false) as is_paid_medium
+        coalesce({{ smarketing.regexp_matches('referrer_sources.utm_medium', paid_medium) }}, false) as is_paid_medium
 
-    from sessions
-
-    inner join referrer_sources
-        on sessions.session_id = referrer_sources.session_id
+    from referrer_sources
 
     left join source_categories as utm_source_category
-        on sessions.utm_source = utm_source_category.source
+        on referrer_sources.utm_source = utm_source_category.source
 
     left join source_categories as referrer_host_category
         on referrer_sources.external_referrer_host = referrer_host_category.source
