@@ -84,6 +84,17 @@
 {%- endmacro %}
 
 
+{#- ISO week label of a date, '2026-W47': the key every weekly mart and the snapshot share. -#}
+{% macro iso_week_label(expr) -%}
+    cast(
+            cast(extract(isoyear from {{ expr }}) as {{ dbt.type_string() }})
+            || '-W'
+            || lpad(cast(extract(week from {{ expr }}) as {{ dbt.type_string() }}), 2, '0')
+            as {{ dbt.type_string() }}
+        )
+{%- endmacro %}
+
+
 {#- md5 over the '|'-joined text of the given columns (nulls as empty), like dbt_utils.generate_surrogate_key. -#}
 {% macro surrogate_key(columns) -%}
     {%- set parts = [] -%}

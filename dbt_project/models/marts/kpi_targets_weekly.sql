@@ -87,12 +87,7 @@ final as (
 
     select
         cast(week_start_date as date) as week_start_date,
-        cast(
-            cast(extract(isoyear from week_start_date) as {{ dbt.type_string() }})
-            || '-W'
-            || lpad(cast(extract(week from week_start_date) as {{ dbt.type_string() }}), 2, '0')
-            as {{ dbt.type_string() }}
-        ) as iso_week,
+        {{ smarketing.iso_week_label('week_start_date') }} as iso_week,
         cast(mql_quota as integer) as mql_quota,
         cast(revenue_target as double precision) as revenue_target,
         {% for stage in stages | reverse %}

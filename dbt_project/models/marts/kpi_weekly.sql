@@ -240,12 +240,7 @@ final as (
     select
         {{ smarketing.surrogate_key(['week_start_date', 'channel']) }} as kpi_weekly_id,
         cast(week_start_date as date) as week_start_date,
-        cast(
-            cast(extract(isoyear from week_start_date) as {{ dbt.type_string() }})
-            || '-W'
-            || lpad(cast(extract(week from week_start_date) as {{ dbt.type_string() }}), 2, '0')
-            as {{ dbt.type_string() }}
-        ) as iso_week,
+        {{ smarketing.iso_week_label('week_start_date') }} as iso_week,
         cast(channel as {{ dbt.type_string() }}) as channel,
         {% for metric in counts %}
         cast({{ metric }} as integer) as {{ metric }},
