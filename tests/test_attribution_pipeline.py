@@ -173,6 +173,26 @@ def test_every_conversion_gets_exactly_one_credit_in_every_model(warehouse, worl
     assert (per_model == stages.sum()).all()
 
 
+def test_data_driven_credits_in_sql_equal_the_reference_implementation(warehouse) -> None:
+    # dbt credits the touchpoints in SQL from the channel weights; attribution/credit.py is the
+    # reference the hand-checked examples test. Both must give the same credit to every touchpoint.
+    from attribution.credit import credit_touchpoints
+
+    touchpoints = warehouse.execute(
+        "select conversion_id, conversion_stage, touchpoint_id, channel from marts.fct_touchpoints"
+    ).df()
+    paths = warehouse.execute("select * from intermediate.int_attribution_paths").df()
+    expected = credit_touchpoints(touchpoints, paths)
+    actual = warehouse.execute("""
+        select touchpoint_id, attribution_model, credit from marts.fct_attribution_credits
+        where attribution_model in ('markov', 'shapley')
+    """).df()
+    both = expected.merge(actual, on=["touchpoint_id", "attribution_model"], how="outer", indicator=True)
+    assert (both["_merge"] == "both").all(), both[both["_merge"] != "both"].head()
+    assert len(both) == 2 * len(touchpoints) > 0
+    assert np.abs(both["credit_x"] - both["credit_y"]).max() < 1e-12
+
+
 def test_data_driven_models_recover_the_true_channel_effects(warehouse, truth) -> None:
     true_share = pd.Series(truth["attribution"]["realised_lead_channel_share"])
     credits = (

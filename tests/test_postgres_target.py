@@ -157,10 +157,15 @@ def test_dbt_build_passes_on_postgres(postgres_build, duckdb_build):
         kind = r["unique_id"].split(".")[0]
         kinds[kind] = kinds.get(kind, 0) + 1
     # The same nodes as on DuckDB: every model, seed, data test and unit test ran on PostgreSQL, except
-    # the data-driven attribution (a dbt Python model, which only the DuckDB adapter runs).
+    # the data-driven attribution (its weights are a dbt Python model, which only the DuckDB adapter runs).
     duck_results = json.loads((duckdb_build["target"] / "run_results.json").read_text())["results"]
-    duckdb_only = {r["unique_id"] for r in duck_results if "credited_data_driven" in r["unique_id"]}
-    assert duckdb_only == {"model.smarketing.int_touchpoints_credited_data_driven"}
+    duckdb_only = {
+        r["unique_id"] for r in duck_results
+        if r["unique_id"].split(".")[-1] in ("int_attribution_channel_weights", "int_touchpoints_credited_data_driven")
+    }
+    assert duckdb_only == {
+        "model.smarketing.int_attribution_channel_weights", "model.smarketing.int_touchpoints_credited_data_driven"
+    }
     assert sorted(r["unique_id"] for r in results) == sorted(
         r["unique_id"] for r in duck_results if r["unique_id"] not in duckdb_only
     )
