@@ -3,10 +3,12 @@
 One blocking check per suite (``<suite>_hard_rules``): when it fails, nothing downstream of its asset
 runs in that run; in particular ``publish`` does not, so BI keeps the last good numbers. One warning
 check per suite (``<suite>_soft_rules``). Suites are generated from the agreement (orchestration/quality.py).
+Both checks of a suite run in one step (a multi-asset check), which reads the relation once.
 """
 
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -64,27 +66,45 @@ def outcome_metadata(outcome: quality.SuiteOutcome) -> dict[str, dg.MetadataValu
     return metadata
 
 
-def _check(suite_name: str, asset_key: dg.AssetKey, severity: str) -> dg.AssetChecksDefinition:
-    hard = severity == "hard"
-    checks_partitioned = asset_key in PARTITIONED_ASSETS
+def _description(hard: bool) -> str:
+    return "Great Expectations, generated from agreement.yml: " + (
+        "hard rules; a failure stops everything downstream, including the publish." if hard
+        else "soft rules; a failure warns and the run goes on."
+    )  # fmt: skip
 
-    @dg.asset_check(
-        asset=asset_key,
-        name=f"{suite_name}_{severity}_rules",
-        blocking=hard,
+
+def _checks(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
+    """The suite's two checks, ``<suite>_hard_rules`` (blocking) and ``<suite>_soft_rules``, in one step.
+
+    One step reads the relation once (only the columns either severity uses) and runs GX once per
+    severity on it; when only one of the two checks is selected, only its columns and rules are run.
+    """
+    checks_partitioned = asset_key in PARTITIONED_ASSETS
+    specs = {
+        severity: dg.AssetCheckSpec(
+            name=f"{suite_name}_{severity}_rules",
+            asset=asset_key,
+            blocking=severity == "hard",
+            description=_description(severity == "hard"),
+        )
+        for severity in quality.SEVERITIES
+    }
+
+    @dg.multi_asset_check(
+        name=f"{suite_name}_rules",
+        specs=list(specs.values()),
+        can_subset=True,
         pool=WAREHOUSE_POOL,
-        description=(
-            "Great Expectations, generated from agreement.yml: "
-            + ("hard rules; a failure stops everything downstream, including the publish." if hard
-               else "soft rules; a failure warns and the run goes on.")
-        ),
+        description=f"Great Expectations, generated from agreement.yml: the hard and soft rules on {suite_name}.",
     )
     def _run(
         context: dg.AssetCheckExecutionContext,
         duckdb: DuckDBResource,
         agreement: AgreementResource,
         quality_docs: QualityResource,
-    ) -> dg.AssetCheckResult:
+    ) -> Iterator[dg.AssetCheckResult]:
+        selected = context.selected_asset_check_keys
+        severities = tuple(s for s in quality.SEVERITIES if specs[s].key in selected)
         terms = agreement.load()
         warehouse = Path(duckdb.database)
         today = dt.datetime.now(ZoneInfo(terms.reporting.timezone)).date()
@@ -93,26 +113,29 @@ def _check(suite_name: str, asset_key: dg.AssetKey, severity: str) -> dg.AssetCh
         # In a daily run, a partitioned asset's check reads the run's window (late days included).
         window = load_window(context.op_execution_context) if checks_partitioned else None
         since = window.start.astimezone(dt.UTC).replace(tzinfo=None) if window and window.start else None
-        df = quality.read_relation(warehouse, suite, since)
-        docs_dir = Path(quality_docs.docs_dir) / context.run.run_id / f"{suite_name}_{severity}"
-        outcome = quality.run_suite(df, suite, severity, docs_dir)
-        context.log.info(
-            "%s %s rules: %s (%d of %d expectations failed)", suite_name, severity,
-            "passed" if outcome.success else "FAILED", len(outcome.failed), outcome.evaluated,
-        )
-        return dg.AssetCheckResult(
-            passed=outcome.success,
-            severity=dg.AssetCheckSeverity.ERROR if hard else dg.AssetCheckSeverity.WARN,
-            metadata={
-                **outcome_metadata(outcome),
-                "agreement_version": str(terms.version),
-                "rows_from": since.isoformat() if since else "all",
-            },
-        )
+        df = quality.read_relation(warehouse, suite, since, severities)
+        for severity in severities:
+            hard = severity == "hard"
+            docs_dir = Path(quality_docs.docs_dir) / context.run.run_id / f"{suite_name}_{severity}"
+            outcome = quality.run_suite(df, suite, severity, docs_dir)
+            context.log.info(
+                "%s %s rules: %s (%d of %d expectations failed)", suite_name, severity,
+                "passed" if outcome.success else "FAILED", len(outcome.failed), outcome.evaluated,
+            )
+            yield dg.AssetCheckResult(
+                asset_key=asset_key,
+                check_name=specs[severity].name,
+                passed=outcome.success,
+                severity=dg.AssetCheckSeverity.ERROR if hard else dg.AssetCheckSeverity.WARN,
+                metadata={
+                    **outcome_metadata(outcome),
+                    "agreement_version": str(terms.version),
+                    "rows_from": since.isoformat() if since else "all",
+                },
+            )
 
     return _run
 
 
-quality_checks = [
-    _check(name, key, severity) for name, key in CHECKED_ASSETS.items() for severity in ("hard", "soft")
-]
+# One definition per suite, each holding its hard and its soft check (8 checks in all).
+quality_checks = [_checks(name, key) for name, key in CHECKED_ASSETS.items()]
