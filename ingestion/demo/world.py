@@ -15,6 +15,8 @@ import datetime as dt
 import hashlib
 import json
 import math
+import queue
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -404,28 +406,53 @@ class _MemorySink(_Sink):
 
 
 class _ParquetSink(_Sink):
-    """One Parquet file per table; each chunk becomes row groups as it arrives and is then dropped."""
+    """One Parquet file per table; each chunk becomes row groups as it arrives and is then dropped.
 
-    def __init__(self, out: Path) -> None:
+    Encoding and compressing a chunk (Arrow releases the GIL) runs on a writer thread while the next
+    chunk is being generated; at most `queued` chunks wait for it, so memory stays bounded. Chunks of
+    a table are written in the order they arrive, so the files hold exactly the same rows either way."""
+
+    def __init__(self, out: Path, queued: int = 1) -> None:
         super().__init__()
         self.out = out
         self.files: dict[str, Path] = {}
         self.writers: dict[tuple[str, str], pq.ParquetWriter] = {}
+        self._queue: queue.Queue[tuple[tuple[str, str], Path, pa.Table] | None] = queue.Queue(maxsize=queued)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write_loop, name="parquet-sink", daemon=True)
+        self._thread.start()
 
     def _add(self, key: tuple[str, str], part: pa.Table) -> None:
-        if key not in self.writers:
-            path = self.out / key[0] / f"{key[1]}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.writers[key] = pq.ParquetWriter(path, part.schema, compression="zstd")
-            self.files[f"{key[0]}.{key[1]}"] = path
-        self.writers[key].write_table(part)
+        if self._error is not None:
+            raise RuntimeError("writing the Parquet files failed") from self._error
+        path = self.out / key[0] / f"{key[1]}.parquet"
+        self.files.setdefault(f"{key[0]}.{key[1]}", path)
+        self._queue.put((key, path, part))
+
+    def _write_loop(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain: the producer raises on its next add or at exit
+            key, path, part = item
+            try:
+                if key not in self.writers:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    self.writers[key] = pq.ParquetWriter(path, part.schema, compression="zstd")
+                self.writers[key].write_table(part)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the producer's thread
+                self._error = exc
+            del item, part
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
         for writer in self.writers.values():
             writer.close()
+        if self._error is not None and exc_type is None:
+            raise RuntimeError("writing the Parquet files failed") from self._error
 
 
 def _write_truth(truth: Truth, out: Path) -> Path:
