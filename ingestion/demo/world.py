@@ -525,10 +525,19 @@ def _rand_bytes(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
 
 def _hex(rows: np.ndarray) -> pa.StringArray:
     """Lowercase hex string per row of a byte matrix, built straight into Arrow buffers."""
-    n, width = rows.shape[0], 2 * rows.shape[1]
-    chars = np.ascontiguousarray(_HEX_PAIRS[rows]).view(np.uint8)
+    return _fixed_width_strings(_hex_chars(rows))
+
+
+def _hex_chars(rows: np.ndarray) -> np.ndarray:
+    """The hex characters of each row of a byte matrix, as a matrix of ASCII codes (two per byte)."""
+    return np.ascontiguousarray(_HEX_PAIRS[rows]).view(np.uint8).reshape(rows.shape[0], 2 * rows.shape[1])
+
+
+def _fixed_width_strings(chars: np.ndarray) -> pa.StringArray:
+    """One string per row of a matrix of ASCII codes."""
+    n, width = chars.shape
     offsets = np.arange(0, n * width + 1, width, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars)))
 
 
 def _rand_hex(rng: np.random.Generator, n: int, width: int) -> pa.StringArray:
@@ -1162,23 +1171,27 @@ def _web(
         v = slice(int(view_starts[lo]), int(view_starts[lo] + counts.sum()))
         query, referrer = source.chunk(s)
         landing_url = _join(_decode(landing_page[s], PAGE_URLS), query)
+        session_chars, anonymous_chars = _hex_chars(session_ids[s]), _hex_chars(anonymous_ids[visitor[s]])
         sink.add(("raw_web", "sessions"), _table("raw_web", "sessions", {
-            "session_id": _hex(session_ids[s]), "anonymous_id": _hex(anonymous_ids[visitor[s]]),
+            "session_id": _fixed_width_strings(session_chars),
+            "anonymous_id": _fixed_width_strings(anonymous_chars),
             "session_started_at": _ts(start_us[s]), "session_ended_at": _ts(ended_us[s]),
             "landing_page_url": landing_url, "referrer_url": referrer,
             "device_category": _decode(device[s], DEVICE_CATEGORIES),
             "geo_country": _decode(country[s], COUNTRIES), "page_view_count": counts.astype(np.int32),
         }))  # fmt: skip
-        session, pos, first = _segments(counts)  # within the chunk
-        view_session_ids = _hex(session_ids[lo + session])
-        later = np.nonzero(pos > 0)[0]
+        _, pos, _ = _segments(counts)  # within the chunk; a session's views are consecutive rows
+        view_session_ids = _fixed_width_strings(np.repeat(session_chars, counts, axis=0))
+        view_anonymous_ids = _fixed_width_strings(np.repeat(anonymous_chars, counts, axis=0))
+        del session_chars, anonymous_chars
+        # A session's first view is its landing page (with the query string), later ones plain pages.
+        page_url = pc.replace_with_mask(_decode(view_page[v], PAGE_URLS), pa.array(pos == 0), landing_url)
         sink.add(("raw_web", "page_views"), _table("raw_web", "page_views", {
             "page_view_id": _join(view_session_ids, "-", _num(pos + 1)),
             "session_id": view_session_ids,
-            "anonymous_id": _hex(anonymous_ids[visitor[lo + session]]),
+            "anonymous_id": view_anonymous_ids,
             "viewed_at": _ts(viewed_us[v]),
-            "page_url": _assemble(pos.size, [(first, landing_url),
-                                             (later, _decode(view_page[v][later], PAGE_URLS))], None),
+            "page_url": page_url,
             "page_title": _decode(view_page[v], PAGE_TITLE_OF),
         }))  # fmt: skip
     return web
