@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -92,27 +93,34 @@ def load_parquet_tables(
     try:
         con.execute("set enable_progress_bar = false")
         # Check every file before touching the database, so a bad file leaves all tables as they were.
-        batch_ids = {}
         for table, path in files.items():
             _check_columns(con, schema, table, Path(path))
-            batch_ids[table] = file_batch_id(Path(path))
-            if window is not None and window.end is not None:  # a full load up to a day is its own batch
-                batch_ids[table] += f":{window.label}"
+        # Fingerprints are hashed on a thread (hashlib releases the GIL), in file order, while DuckDB
+        # loads the tables before: each load waits only for its own file's fingerprint.
+        hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-fingerprint")
+        fingerprints = {table: hasher.submit(file_batch_id, Path(path)) for table, path in files.items()}
         results: dict[str, TableLoad] = {}
-        con.execute("begin transaction")
         try:
-            con.execute(f"create schema if not exists {_ident(schema)}")
-            for table, path in files.items():
-                label = f"{source}:{Path(path).name}"
-                if window is not None and window.start is not None:
-                    results[table] = _upsert_window(con, schema, table, Path(path), window, loaded_at, label)
-                else:
-                    results[table] = _load_table(con, schema, table, Path(path), batch_ids[table], loaded_at, label,
-                                                 window)  # fmt: skip
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+            con.execute("begin transaction")
+            try:
+                con.execute(f"create schema if not exists {_ident(schema)}")
+                for table, path in files.items():
+                    label = f"{source}:{Path(path).name}"
+                    fingerprint = fingerprints[table].result()
+                    if window is not None and window.start is not None:
+                        results[table] = _upsert_window(con, schema, table, Path(path), window, loaded_at, label,
+                                                        fingerprint)  # fmt: skip
+                        continue
+                    batch_id = fingerprint
+                    if window is not None and window.end is not None:  # a full load up to a day is its own batch
+                        batch_id += f":{window.label}"
+                    results[table] = _load_table(con, schema, table, Path(path), batch_id, loaded_at, label, window)
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+        finally:
+            hasher.shutdown(wait=True, cancel_futures=True)
     finally:
         con.close()
     return LoadResult(schema_name=schema, source=source, loaded_at=loaded_at, tables=results)
@@ -185,8 +193,10 @@ def _upsert_window(
     window: LoadWindow,
     loaded_at: dt.datetime,
     source_label: str,
+    fingerprint: str | None = None,
 ) -> TableLoad:
-    """Replace, on the natural key, the rows of the window: restated days and changed records win."""
+    """Replace, on the natural key, the rows of the window: restated days and changed records win.
+    ``fingerprint``: the file's batch id if already computed (else hashed here)."""
     target = f"{_ident(schema)}.{_ident(table)}"
     contract = RAW_TABLES[schema][table]
     casts = ", ".join(f"cast({_ident(c)} as {t}) as {_ident(c)}" for c, t in contract.items())
@@ -202,7 +212,7 @@ def _upsert_window(
     con.execute(f"create table if not exists {target} ({columns})")
     match = " and ".join(f"t.{_ident(k)} = w.{_ident(k)}" for k in PRIMARY_KEYS[schema][table])
     con.execute(f"delete from {target} t where exists (select 1 from _window w where {match})")
-    batch_id = f"{file_batch_id(path)}:{window.label}"
+    batch_id = f"{fingerprint or file_batch_id(path)}:{window.label}"
     metadata = ", ".join(f"cast(? as {t})" for t in LOAD_METADATA.values())
     con.execute(f"insert into {target} select *, {metadata} from _window", [batch_id, loaded_at, source_label])
     con.execute("drop table _window")

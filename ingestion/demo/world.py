@@ -1185,7 +1185,8 @@ def _web(
         view_anonymous_ids = _fixed_width_strings(np.repeat(anonymous_chars, counts, axis=0))
         del session_chars, anonymous_chars
         # A session's first view is its landing page (with the query string), later ones plain pages.
-        page_url = pc.replace_with_mask(_decode(view_page[v], PAGE_URLS), pa.array(pos == 0), landing_url)
+        first, later = np.nonzero(pos == 0)[0], np.nonzero(pos > 0)[0]
+        page_url = _assemble(pos.size, [(first, landing_url), (later, _decode(view_page[v][later], PAGE_URLS))], None)
         sink.add(("raw_web", "page_views"), _table("raw_web", "page_views", {
             "page_view_id": _join(view_session_ids, "-", _num(pos + 1)),
             "session_id": view_session_ids,
