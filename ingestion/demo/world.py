@@ -1815,12 +1815,12 @@ def _contact_merges(
     contact_of_email = dict(zip(contacts.column("email").to_pylist(), contacts.column("contact_id").to_pylist()))
     emails = [e.strip().lower() for e in forms.column("email").to_pylist()]
     submitted = forms.column("submitted_at").cast(pa.int64()).to_numpy()
-    order = np.lexsort((submitted, np.array(emails, dtype=object).astype(str)))
-    seen: set[str] = set()
+    # By e-mail (as integer codes), then time, then row: every submission after a person's first.
+    codes = pa.array(emails, pa.string()).dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    order = np.lexsort((submitted, codes))
+    sorted_codes = codes[order]
     second = np.zeros(len(emails), bool)
-    for i in order:  # by e-mail, then time: every submission after a person's first
-        second[i] = emails[i] in seen
-        seen.add(emails[i])
+    second[order[1:]] = sorted_codes[1:] == sorted_codes[:-1]
     rows = np.nonzero(second & (rng.random(len(emails)) < MERGED_SHARE_OF_SECOND_FORMS))[0]
     known = set(contact_of_email)
     new_email = list(forms.column("email").to_pylist())
