@@ -1,9 +1,12 @@
-"""DuckDB's resource settings, in one place: memory limit, threads and spill directory.
+"""DuckDB's resource settings, in one place: memory limit, threads, spill directory, insertion order.
 
 Every process that opens the warehouse (raw loads, checks, publish, dbt through its profile) uses
-these, read from ``SMARKETING_DUCKDB_MEMORY_LIMIT``, ``SMARKETING_DUCKDB_THREADS`` and
-``SMARKETING_DUCKDB_TEMP_DIR``. A memory limit below the machine's RAM makes large joins spill to the
-temp directory instead of being killed.
+these, read from ``SMARKETING_DUCKDB_MEMORY_LIMIT``, ``SMARKETING_DUCKDB_THREADS``,
+``SMARKETING_DUCKDB_TEMP_DIR`` and ``SMARKETING_DUCKDB_PRESERVE_INSERTION_ORDER``. A memory limit below
+the machine's RAM makes large joins spill to the temp directory instead of being killed. Insertion
+order is not preserved by default: no table's meaning depends on the order of its rows (every reader
+that needs an order says ``order by``), and keeping it makes DuckDB buffer and re-sort the output of
+window functions (scale 10: the session models write in about half the time without it).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 MEMORY_LIMIT_ENV = "SMARKETING_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "SMARKETING_DUCKDB_THREADS"
 TEMP_DIR_ENV = "SMARKETING_DUCKDB_TEMP_DIR"
+INSERTION_ORDER_ENV = "SMARKETING_DUCKDB_PRESERVE_INSERTION_ORDER"
 
 
 class DuckDBSettings(BaseModel):
@@ -25,6 +29,7 @@ class DuckDBSettings(BaseModel):
     memory_limit: str = Field(default="4GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
     threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256)
     temp_directory: Path | None = Field(default=None, description="default: <warehouse file>.tmp, DuckDB's own")
+    preserve_insertion_order: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> DuckDBSettings:
@@ -36,6 +41,8 @@ class DuckDBSettings(BaseModel):
             values["threads"] = int(env[THREADS_ENV])
         if env.get(TEMP_DIR_ENV):
             values["temp_directory"] = Path(env[TEMP_DIR_ENV]).resolve()
+        if env.get(INSERTION_ORDER_ENV):
+            values["preserve_insertion_order"] = env[INSERTION_ORDER_ENV].strip()
         return cls(**values)
 
     def config(self, db_path: str | Path | None = None) -> dict[str, str]:
@@ -43,7 +50,11 @@ class DuckDBSettings(BaseModel):
         temp = self.temp_directory
         if temp is None and db_path not in (None, ":memory:"):
             temp = Path(f"{Path(db_path).resolve()}.tmp")
-        config = {"memory_limit": self.memory_limit, "threads": str(self.threads)}
+        config = {
+            "memory_limit": self.memory_limit,
+            "threads": str(self.threads),
+            "preserve_insertion_order": str(self.preserve_insertion_order).lower(),
+        }
         if temp is not None:
             config["temp_directory"] = str(temp)
         return config
@@ -52,7 +63,8 @@ class DuckDBSettings(BaseModel):
         """The same settings as environment variables, for dbt's profile (dbt_project/profiles.yml)."""
         config = self.config(db_path)
         return {MEMORY_LIMIT_ENV: config["memory_limit"], THREADS_ENV: config["threads"],
-                TEMP_DIR_ENV: config.get("temp_directory", "")}  # fmt: skip
+                TEMP_DIR_ENV: config.get("temp_directory", ""),
+                INSERTION_ORDER_ENV: config["preserve_insertion_order"]}  # fmt: skip
 
 
 def connect(db_path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
