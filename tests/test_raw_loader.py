@@ -176,3 +176,28 @@ def test_window_predicate_compares_timestamps_in_utc_and_dates_locally() -> None
     )
     assert "cast('2026-07-01' as date)" in window.predicate("segments_date", "DATE")
     assert LoadWindow(start=None, end=None).predicate("x", "TIMESTAMP") is None
+
+
+def test_full_load_skips_dictionary_compression_and_keeps_the_rows(demo_files: Path, tmp_path: Path) -> None:
+    """Raw strings are mostly unique: a load does not spend time on DuckDB's dictionary analysis for the
+    row groups it writes (tables of at least one row group; smaller ones go through the WAL)."""
+    sessions = pq.read_table(demo_files / "raw_web" / "sessions.parquet")
+    big = pa.concat_tables([sessions] * (130_000 // sessions.num_rows + 1))  # > one 122,880-row group
+    files = {table: demo_files / "raw_web" / f"{table}.parquet" for table in RAW_TABLES["raw_web"]}
+    files["sessions"] = tmp_path / "sessions.parquet"
+    pq.write_table(big, files["sessions"])
+    db = tmp_path / "raw.duckdb"
+    load_parquet_tables(db, "raw_web", files, source="demo")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        storage = "select distinct compression from pragma_storage_info('raw_web.sessions')"
+        assert "Dictionary" not in {r[0] for r in con.execute(storage).fetchall()}
+        for table, path in files.items():
+            columns = ", ".join(f'"{c}"' for c in RAW_TABLES["raw_web"][table])
+            for a, b in ((f"raw_web.{table}", f"read_parquet('{path}')"), (f"read_parquet('{path}')", f"raw_web.{table}")):
+                differ = con.execute(
+                    f"select count(*) from (select {columns} from {a} except all select {columns} from {b})"
+                ).fetchone()[0]
+                assert differ == 0, table
+    finally:
+        con.close()
