@@ -17,9 +17,16 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 # Dagster reads the dbt manifest; it never parses the project at import. Parse from inside the
-# project, as Dagster runs dbt there (seed paths in the partial-parse state are relative to it).
-manifest: install
-	cd dbt_project && ../$(DBT) parse --profiles-dir . --quiet
+# project, as Dagster runs dbt there (seed paths in the partial-parse state are relative to it), and
+# with the agreement's vars, as Dagster passes them: dbt then reuses this parse instead of parsing again.
+# Parsed again only when a project file, a folder (a file removed) or the agreement changed.
+DBT_INPUTS := $(shell find dbt_project -path dbt_project/target -prune -o -path dbt_project/logs -prune \
+	-o \( -type d -o -name '*.sql' -o -name '*.yml' -o -name '*.py' -o -name '*.csv' \) -print)
+manifest: dbt_project/target/manifest.json
+
+dbt_project/target/manifest.json: $(VENV)/.installed $(DBT_INPUTS) agreement.yml
+	cd dbt_project && ../$(DBT) parse --profiles-dir . --quiet --vars "$$(cd .. && $(PY) -m orchestration.agreement dbt-vars)"
+	touch $@
 
 demo: manifest
 	$(PY) -m orchestration.demo

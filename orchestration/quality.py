@@ -37,6 +37,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TQDM_DISABLE", "1")
 import great_expectations as gx
 import great_expectations.expectations as gxe
+from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.execution_engine import pandas_execution_engine as _gx_pandas_engine
 from great_expectations.expectations.metrics.map_metric_provider import (
     map_condition_auxilliary_methods as _gx_map_conditions,
@@ -440,6 +441,8 @@ def run_suite(df: pd.DataFrame, suite: Suite, severity: str, docs_dir: Path | No
     # it is given several times per rule, and fingerprints it.
     df = _vectorizable(df[needed_columns(suite, list(df.columns), (severity,))])
     context = gx.get_context(mode="ephemeral")
+    # No "Calculating Metrics" progress bars on stderr: runs log to Dagster, and `make demo` prints a summary.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     if docs_dir is not None:
         context.add_data_docs_site(
             site_name="smarketing",
