@@ -103,12 +103,7 @@ chained as (
     -- DuckDB: the latest segment start at or before each session, in the same window (same sort) as
     -- the lag above; a struct, so that its null fields (no platform) are not skipped.
     select
-        session_id,
-        anonymous_id,
-        session_started_at,
-        channel,
-        platform,
-        utm_campaign,
+        * exclude (head),
         head.session_id as head_session_id,
         head.channel as head_channel,
         head.platform as head_platform,
@@ -132,12 +127,7 @@ chained as (
     {% else %}
     -- Elsewhere (no IGNORE NULLS): number the segments, then each segment's first row is its head.
     select
-        session_id,
-        anonymous_id,
-        session_started_at,
-        channel,
-        platform,
-        utm_campaign,
+        *,
         first_value(session_id) over segment as head_session_id,
         first_value(channel) over segment as head_channel,
         first_value(platform) over segment as head_platform,
