@@ -56,3 +56,49 @@
         delete from {{ this }} where lead_id in ({{ smarketing.changed_contact_ids() }})
     {%- endif -%}
 {%- endmacro %}
+
+{#
+    People (attribution journeys, int_attribution_person_paths) whose path may have changed since the
+    window start: a person is the contact a visitor became, else 'visitor:' || the anonymous id. Every
+    person of a visitor with a session in the window or whose contact changed, that visitor's anonymous
+    person (gone once identified), and the changed contacts themselves (merged away, or moved).
+#}
+{% macro changed_attribution_people() -%}
+    {%- set start = smarketing.window_start() -%}
+    with changed_visitors as (
+        select anonymous_id from {{ ref('int_sessions_touch_resolved') }} where session_started_at >= {{ start }}
+        union
+        select anonymous_id from {{ ref('int_visitors_identified') }}
+        where contact_id in ({{ smarketing.changed_contact_ids() }})
+    )
+    select coalesce(contact_id, 'visitor:' || anonymous_id) as person_id
+    from {{ ref('int_sessions_touch_resolved') }}
+    where anonymous_id in (select anonymous_id from changed_visitors)
+    union
+    select 'visitor:' || anonymous_id from changed_visitors
+    union
+    select contact_id from ({{ smarketing.changed_contact_ids() }}) as changed_contacts
+{%- endmacro %}
+
+{# Pre-hook of int_attribution_person_paths: drop the changed people's paths before re-inserting them. #}
+{% macro delete_changed_attribution_people() -%}
+    {%- if smarketing.incremental_window() -%}
+        delete from {{ this }} where person_id in ({{ smarketing.changed_attribution_people() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{# Attribution models fitted on all journeys: a daily run recomputes every conversion's credits. #}
+{% macro global_attribution_models() -%}
+    {{- return(['markov']) -}}
+{%- endmacro %}
+
+{# Pre-hook of fct_attribution_credits: drop the changed contacts' credits, and every credit of the
+   global models, before re-inserting them. #}
+{% macro delete_changed_credits() -%}
+    {%- set global_models = smarketing.global_attribution_models() -%}
+    {%- if smarketing.incremental_window() -%}
+        delete from {{ this }}
+        where attribution_model in ('{{ global_models | join("', '") }}')
+            or lead_id in ({{ smarketing.changed_contact_ids() }})
+    {%- endif -%}
+{%- endmacro %}

@@ -1,110 +1,42 @@
 -- read once, by the next model
 {{ config(materialized='view') }}
-{%- set lookback_days = var('attribution_lookback_days') -%}
 
 with
 
-touchpoints as (
+conversion_paths as (
 
-    select * from {{ ref('fct_touchpoints') }}
-
-),
-
-sessions as (
-
-    select * from {{ ref('int_sessions_touch_resolved') }}
-
-),
-
-stages as (
-
-    select distinct conversion_stage from touchpoints
-
-),
-
-converting as (
-
-    -- One journey per conversion: its touchpoints' channels in time order.
-    select
-        conversion_stage,
-        {{ dbt.listagg('channel', "' > '", 'order by touch_number') }} as path,
-        1 as conversions,
-        0 as non_conversions
-
-    from touchpoints
-
-    group by conversion_id, conversion_stage
-
-),
-
-converted_people as (
-
-    select distinct lead_id as contact_id, conversion_stage from touchpoints
-
-),
-
-people as (
-
-    -- A person is the contact a visitor became, else the anonymous visitor.
-    select
-        coalesce(contact_id, 'visitor:' || anonymous_id) as person_id,
-        contact_id,
-        session_id,
-        session_started_at,
-        channel,
-        max(session_started_at) over (partition by coalesce(contact_id, 'visitor:' || anonymous_id)) as last_touched_at
-
-    from sessions
-
-),
-
-in_window as (
-
-    -- Each person's sessions in the look-back window before their last session.
-    select * from people
-
-    where session_started_at > {{ dbt.dateadd('day', -1 * lookback_days, 'last_touched_at') }}
-
-),
-
-session_counts as (
-
-    select person_id, count(*) as sessions from in_window group by person_id
+    select * from {{ ref('int_attribution_conversion_paths') }}
 
 ),
 
 person_paths as (
 
-    -- One path per person, built once (it does not depend on the stage). A one-session path is its
-    -- channel: only longer journeys go through the ordered aggregation, which holds its input in
-    -- memory (at scale 10, 6.5 million people, two thirds of them with one session).
+    select * from {{ ref('int_attribution_person_paths') }}
+
+),
+
+stages as (
+
+    select distinct conversion_stage from conversion_paths
+
+),
+
+converting as (
+
+    -- One journey per conversion.
     select
-        in_window.person_id,
-        in_window.contact_id,
-        in_window.channel as path
+        conversion_stage,
+        path,
+        1 as conversions,
+        0 as non_conversions
 
-    from in_window
+    from conversion_paths
 
-    inner join session_counts
-        on in_window.person_id = session_counts.person_id
+),
 
-    where session_counts.sessions = 1
+converted_people as (
 
-    union all
-
-    select
-        in_window.person_id,
-        in_window.contact_id,
-        {{ dbt.listagg('in_window.channel', "' > '", 'order by in_window.session_started_at, in_window.session_id') }} as path
-
-    from in_window
-
-    inner join session_counts
-        on in_window.person_id = session_counts.person_id
-
-    where session_counts.sessions > 1
-
-    group by in_window.person_id, in_window.contact_id
+    select distinct lead_id as contact_id, conversion_stage from conversion_paths
 
 ),
 

@@ -1,3 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ smarketing.delete_changed_credits() }}",
+    )
+}}
+-- Incremental by day: the credits of the changed contacts' conversions (their touchpoints were rebuilt)
+-- and, for every conversion, the models whose credits depend on all journeys (Markov: its channel
+-- weights are fitted on every path, so each day's data moves them all).
+-- depends_on: {{ ref('stg_crm__contacts') }}
+-- depends_on: {{ ref('int_visitors_identified') }}
+-- depends_on: {{ ref('int_sales_unioned') }}
+-- depends_on: {{ ref('stg_crm__contact_merges') }}
+-- depends_on: {{ ref('int_contact_merges_resolved') }}
+{%- set global_models = smarketing.global_attribution_models() %}
+
 with
 
 touchpoints as (
@@ -5,6 +23,14 @@ touchpoints as (
     select * from {{ ref('fct_touchpoints') }}
 
 ),
+
+{% if smarketing.incremental_window() %}
+changed_conversions as (
+
+    select conversion_id from touchpoints where lead_id in ({{ smarketing.changed_contact_ids() }})
+
+),
+{% endif %}
 
 rule_credits as (
 
@@ -26,9 +52,16 @@ data_driven_credits as (
 credits as (
 
     select touchpoint_id, attribution_model, credit from rule_credits
+    {% if smarketing.incremental_window() %}
+    where conversion_id in (select conversion_id from changed_conversions)
+    {% endif %}
     {% if has_data_driven %}
     union all
     select touchpoint_id, attribution_model, credit from data_driven_credits
+    {% if smarketing.incremental_window() %}
+    where attribution_model in ('{{ global_models | join("', '") }}')
+        or conversion_id in (select conversion_id from changed_conversions)
+    {% endif %}
     {% endif %}
 
 ),
