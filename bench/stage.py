@@ -81,6 +81,20 @@ def run_publish() -> dict[str, object]:
     }
 
 
+def _step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    """Wall seconds of each step (start to success or failure): where a stage's time goes in Dagster."""
+    started, seconds = {}, {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = entry.timestamp
+        elif event.is_step_success or event.is_step_failure:
+            seconds[event.step_key] = round(entry.timestamp - started.get(event.step_key, entry.timestamp), 2)
+    return dict(sorted(seconds.items(), key=lambda item: -item[1]))
+
+
 def run_stage(stage: str, partition: str | None) -> dict[str, object]:
     if stage == "publish":
         return run_publish()
@@ -117,6 +131,7 @@ def run_stage(stage: str, partition: str | None) -> dict[str, object]:
         "peak_memory_mb": round(peak_kb / 1024, 1),
         "selected": selected,
         "failures": failures,
+        "step_seconds": _step_seconds(instance, result.run_id),
     }
 
 

@@ -1,23 +1,34 @@
 {#
     Daily incremental builds (orchestration/partitions.py). Dagster passes the start of the window a
-    partitioned run rebuilds: `smarketing_window_start` (naive UTC timestamp) and
-    `smarketing_window_start_date` (local date, for ad platforms' days). Without them an incremental
-    model rebuilds every row, so a hand-run `dbt build` stays correct.
+    partitioned run rebuilds: `SMARKETING_WINDOW_START` (naive UTC timestamp) and
+    `SMARKETING_WINDOW_START_DATE` (local date, for ad platforms' days), as environment variables read
+    only while executing: as vars they would change every day, and a change of vars makes dbt parse
+    the whole project again. By hand, the vars `smarketing_window_start` and
+    `smarketing_window_start_date` do the same. Without either an incremental model rebuilds every row,
+    so a hand-run `dbt build` stays correct.
 #}
 
+{% macro window_setting(name) -%}
+    {%- set value = var(name, none) -%}
+    {%- if value is none and execute -%}
+        {%- set value = env_var(name | upper, '') or none -%}
+    {%- endif -%}
+    {{- return(value) -}}
+{%- endmacro %}
+
 {% macro window_start() -%}
-    {%- set start = var('smarketing_window_start', none) -%}
+    {%- set start = smarketing.window_setting('smarketing_window_start') -%}
     {%- if start -%} cast('{{ start }}' as timestamp) {%- endif -%}
 {%- endmacro %}
 
 {% macro window_start_date() -%}
-    {%- set start = var('smarketing_window_start_date', none) -%}
+    {%- set start = smarketing.window_setting('smarketing_window_start_date') -%}
     {%- if start -%} cast('{{ start }}' as date) {%- endif -%}
 {%- endmacro %}
 
 {% macro incremental_window() -%}
     {#- Unit tests build a model without a relation (`this` is none): always from scratch. -#}
-    {{- return(this is not none and is_incremental() and var('smarketing_window_start', none) is not none) -}}
+    {{- return(this is not none and is_incremental() and smarketing.window_setting('smarketing_window_start') is not none) -}}
 {%- endmacro %}
 
 {#

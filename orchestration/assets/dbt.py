@@ -122,22 +122,29 @@ def _with_table_metadata(assets_def: dg.AssetsDefinition, events: list[Any], dat
         yield event
 
 
+WINDOW_ENV_VARS = ("SMARKETING_WINDOW_START", "SMARKETING_WINDOW_START_DATE")
+
+
 def dbt_build_args(agreement: AgreementResource, window: LoadWindow | None, incremental: bool) -> list[str]:
-    """``dbt build`` arguments: the agreement as vars, and for incremental models the window to rebuild."""
+    """``dbt build`` arguments: the agreement as vars; a full refresh when the incremental models have
+    no window to rebuild (their window goes by environment, ``dbt_window_env``)."""
     # Every criterion dbt computes comes from the agreement file, passed as vars (never a stale copy).
-    dbt_vars = agreement.load().dbt_vars()
-    if not incremental:
-        return ["build", "--vars", json.dumps(dbt_vars, separators=(",", ":"))]
-    if window is None or window.start is None:
+    # The same vars as `make manifest` parses with: other vars would make dbt parse the project again.
+    dbt_vars = json.dumps(agreement.load().dbt_vars(), separators=(",", ":"))
+    if incremental and (window is None or window.start is None):
         # No partition, or a range from the first day: rebuild the incremental models from scratch.
-        return ["build", "--full-refresh", "--vars", json.dumps(dbt_vars, separators=(",", ":"))]
+        return ["build", "--full-refresh", "--vars", dbt_vars]
+    return ["build", "--vars", dbt_vars]
+
+
+def dbt_window_env(window: LoadWindow | None) -> dict[str, str]:
+    """The window incremental models rebuild, as the environment variables the dbt project reads
+    (macros/incremental.sql): rows at or after these bounds are rebuilt (timestamps naive UTC, ad days
+    local dates). Empty without a window start: then they rebuild every row."""
+    if window is None or window.start is None:
+        return {}
     start_utc = window.start.astimezone(dt.UTC).replace(tzinfo=None)
-    dbt_vars |= {
-        # Rows at or after these bounds are rebuilt (timestamps are naive UTC, ad days local dates).
-        "smarketing_window_start": start_utc.isoformat(sep=" "),
-        "smarketing_window_start_date": window.start.date().isoformat(),
-    }
-    return ["build", "--vars", json.dumps(dbt_vars, separators=(",", ":"))]
+    return dict(zip(WINDOW_ENV_VARS, (start_utc.isoformat(sep=" "), window.start.date().isoformat()), strict=True))
 
 
 def _run_dbt(
@@ -146,12 +153,20 @@ def _run_dbt(
     dbt: DbtCliResource,
     duckdb: DuckDBResource,
     args: list[str],
+    window_env: dict[str, str] | None = None,
 ) -> Iterator[Any]:
     # The profile reads the warehouse path and DuckDB's settings from the environment dbt inherits.
     os.environ["SMARKETING_WAREHOUSE"] = duckdb.database
     os.environ.update(DuckDBSettings.from_env().env(duckdb.database))
-    # Buffer dbt's events: the DuckDB file stays locked by dbt until the invocation ends.
-    events = list(dbt.cli(args, context=context).stream())
+    for name in WINDOW_ENV_VARS:
+        os.environ.pop(name, None)
+    os.environ.update(window_env or {})
+    try:
+        # Buffer dbt's events: the DuckDB file stays locked by dbt until the invocation ends.
+        events = list(dbt.cli(args, context=context).stream())
+    finally:
+        for name in WINDOW_ENV_VARS:
+            os.environ.pop(name, None)
     yield from _with_table_metadata(assets_def, events, Path(duckdb.database))
 
 
@@ -184,4 +199,5 @@ def smarketing_dbt_daily(
     window = load_window(context)
     if window is not None and window.start is not None:
         context.log.info("incremental build of %s from %s", ", ".join(DAILY_MODELS), window.start.isoformat())
-    yield from _run_dbt(context, smarketing_dbt_daily, dbt, duckdb, dbt_build_args(agreement, window, incremental=True))
+    args = dbt_build_args(agreement, window, incremental=True)
+    yield from _run_dbt(context, smarketing_dbt_daily, dbt, duckdb, args, dbt_window_env(window))
