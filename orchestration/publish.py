@@ -24,7 +24,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -36,6 +36,14 @@ SERVING_STORAGE_VERSION = "v1.0.0"
 STAGING_SCHEMA = "marts"
 # Published with the marts when the warehouse has them: the weekly KPI snapshot (never rebuilt by dbt).
 OPTIONAL_SCHEMAS = ("snapshots",)
+# A table with at least this many rows, already in the previous publication with the same columns, is
+# published as a difference: the previous file is copied, and only the rows that left or arrived (matched
+# on a hash of the whole row) are deleted or inserted. A daily run changes a few percent of the large
+# marts, and copying them whole was most of the publish step. Smaller tables are copied whole.
+DELTA_MIN_ROWS = 500_000
+# Deleted rows leave holes in DuckDB's storage until their row group is rewritten: after this many
+# publications in a row that applied differences, the next one copies everything afresh.
+MAX_DELTA_PUBLICATIONS = 7
 
 
 class PublishError(RuntimeError):
@@ -51,6 +59,9 @@ class Publication:
     storage_version: str
     agreement_version: str | None
     tables: dict[str, int]  # schema.table -> rows
+    # Tables published as a difference against the previous publication: rows deleted and inserted.
+    differences: dict[str, dict[str, int]] = field(default_factory=dict)
+    delta_publications: int = 0  # publications in a row, this one included, that applied differences
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -95,9 +106,14 @@ def publish_marts(
     storage_version: str = SERVING_STORAGE_VERSION,
     agreement_version: str | None = None,
     now: dt.datetime | None = None,
+    delta_min_rows: int | None = DELTA_MIN_ROWS,
 ) -> Publication:
     """Copy every table of ``warehouse``'s ``schema`` (which must have some) and of each of
-    ``optional_schemas`` that exists into a new ``serving_path``, and swap it in."""
+    ``optional_schemas`` that exists into a new ``serving_path``, and swap it in.
+
+    The new file starts as a copy of the current publication when there is one to build on (same
+    storage version, fewer than ``MAX_DELTA_PUBLICATIONS`` differences in a row); then tables of at least
+    ``delta_min_rows`` rows get only their differences (None: copy every table whole)."""
     warehouse, serving_path = Path(warehouse), Path(serving_path)
     if not warehouse.is_file():
         raise PublishError(f"warehouse not found: {warehouse}")
@@ -107,25 +123,38 @@ def publish_marts(
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()  # DuckDB creates the file itself; the unique name is what we needed
+    previous = _previous_to_build_on(serving_path, storage_version) if delta_min_rows is not None else None
     try:
+        if previous is not None:
+            shutil.copyfile(serving_path, tmp)
         con = duckdb.connect()
         try:
             con.execute(f"attach {_sql_str(str(warehouse))} as staging (read_only)")
-            con.execute(f"attach {_sql_str(str(tmp))} as serving (storage_version {_sql_str(storage_version)})")
+            if previous is None:
+                con.execute(f"attach {_sql_str(str(tmp))} as serving (storage_version {_sql_str(storage_version)})")
+            else:
+                con.execute(f"attach {_sql_str(str(tmp))} as serving")
             if not staged_tables(con, "staging", schema):
                 raise PublishError(f"nothing to publish: schema {schema!r} of {warehouse} has no tables")
             plan = {s: staged_tables(con, "staging", s) for s in (schema, *optional_schemas)}
             counts: dict[str, int] = {}
+            differences: dict[str, dict[str, int]] = {}
             con.execute("begin")
+            _drop_unplanned(con, plan)
             for published_schema, tables in plan.items():
                 if not tables:
                     continue
-                con.execute(f"create schema serving.{_quote(published_schema)}")
+                con.execute(f"create schema if not exists serving.{_quote(published_schema)}")
                 for table in tables:
                     target = f"serving.{_quote(published_schema)}.{_quote(table)}"
                     source = f"staging.{_quote(published_schema)}.{_quote(table)}"
-                    con.execute(f"create table {target} as select * from {source}")
-                    counts[f"{published_schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchone()[0]
+                    rows = con.execute(f"select count(*) from {source}").fetchone()[0]
+                    name = f"{published_schema}.{table}"
+                    if previous is not None and rows >= delta_min_rows and _same_columns(con, published_schema, table):
+                        differences[name] = _apply_difference(con, source, target)
+                    else:
+                        con.execute(f"create or replace table {target} as select * from {source}")
+                    counts[name] = rows
             publication = Publication(
                 build_id=build_id,
                 published_at=published_at.isoformat(),
@@ -134,6 +163,8 @@ def publish_marts(
                 storage_version=storage_version,
                 agreement_version=agreement_version,
                 tables=counts,
+                differences=differences,
+                delta_publications=(previous.delta_publications + 1) if previous is not None and differences else 0,
             )
             con.execute("create schema serving.meta")
             con.execute(
@@ -161,6 +192,66 @@ def publish_marts(
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
     _atomic_write_text(manifest_path(serving_path), publication.to_json())
     return publication
+
+
+def _previous_to_build_on(serving_path: Path, storage_version: str) -> Publication | None:
+    """The current publication, if the next one may start as a copy of it."""
+    try:
+        previous = read_publication(serving_path)
+    except (duckdb.Error, TypeError, KeyError, ValueError):  # unreadable or from an older layout: copy afresh
+        return None
+    if previous is None or previous.storage_version != storage_version:
+        return None
+    return previous if previous.delta_publications < MAX_DELTA_PUBLICATIONS else None
+
+
+def _drop_unplanned(con: duckdb.DuckDBPyConnection, plan: dict[str, list[str]]) -> None:
+    """Drop what the previous publication had and this one does not (and its meta schema, rewritten)."""
+    for schema_name, table in con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = 'serving'"
+    ).fetchall():
+        if table not in plan.get(schema_name, []):
+            con.execute(f"drop table serving.{_quote(schema_name)}.{_quote(table)}")
+    for (schema_name,) in con.execute(
+        "select schema_name from duckdb_schemas() where database_name = 'serving' and not internal"
+    ).fetchall():
+        if schema_name != "main" and not plan.get(schema_name):
+            con.execute(f"drop schema serving.{_quote(schema_name)} cascade")
+
+
+def _same_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    query = (
+        "select column_name, data_type from duckdb_columns() "
+        "where database_name = ? and schema_name = ? and table_name = ? order by column_index"
+    )
+    published = con.execute(query, ["serving", schema, table]).fetchall()
+    return bool(published) and published == con.execute(query, ["staging", schema, table]).fetchall()
+
+
+def _apply_difference(con: duckdb.DuckDBPyConnection, source: str, target: str) -> dict[str, int]:
+    """Make ``target`` hold ``source``'s rows by deleting the rows that left and inserting those that
+    arrived, matched on a hash of the whole row. The row hashes kept plus those inserted must add up to
+    the source's (count and sum), else (duplicate rows, say) the table is copied whole."""
+    con.execute(f"create or replace temp table published_rows as select rowid as row_id, hash(t) as row_hash from {target} as t")
+    con.execute(f"create or replace temp table staged_rows as select rowid as row_id, hash(t) as row_hash from {source} as t")
+    con.execute("create or replace temp table leaving as select row_id, row_hash from published_rows "
+                "where row_hash not in (select row_hash from staged_rows)")  # fmt: skip
+    con.execute("create or replace temp table arriving as select row_id, row_hash from staged_rows "
+                "where row_hash not in (select row_hash from published_rows)")  # fmt: skip
+    fingerprint = "select count(*), coalesce(sum(row_hash::hugeint), 0) from {}"
+    expected = con.execute(fingerprint.format("staged_rows")).fetchone()
+    published, leaving, arriving = (con.execute(fingerprint.format(t)).fetchone() for t in ("published_rows", "leaving", "arriving"))
+    result = (published[0] - leaving[0] + arriving[0], published[1] - leaving[1] + arriving[1])
+    if result != expected:
+        con.execute(f"create or replace table {target} as select * from {source}")
+        counts = {"copied_whole": 1}
+    else:
+        con.execute(f"delete from {target} where rowid in (select row_id from leaving)")
+        con.execute(f"insert into {target} select * from {source} where rowid in (select row_id from arriving)")
+        counts = {"deleted": int(leaving[0]), "inserted": int(arriving[0])}
+    for table in ("published_rows", "staged_rows", "leaving", "arriving"):
+        con.execute(f"drop table temp.{table}")
+    return counts
 
 
 def read_publication(serving_path: Path) -> Publication | None:

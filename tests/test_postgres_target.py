@@ -157,15 +157,18 @@ def test_dbt_build_passes_on_postgres(postgres_build, duckdb_build):
         kind = r["unique_id"].split(".")[0]
         kinds[kind] = kinds.get(kind, 0) + 1
     # The same nodes as on DuckDB: every model, seed, data test and unit test ran on PostgreSQL, except
-    # the data-driven attribution (its weights are a dbt Python model, which only the DuckDB adapter runs).
+    # the data-driven attribution (its weights are a dbt Python model, which only the DuckDB adapter runs)
+    # and the paths it is fitted on, with their tests.
+    data_driven = ("int_attribution_channel_weights", "int_touchpoints_credited_data_driven", "int_attribution_paths",
+                   "int_attribution_conversion_paths", "int_attribution_person_paths")  # fmt: skip
     duck_results = json.loads((duckdb_build["target"] / "run_results.json").read_text())["results"]
-    duckdb_only = {
-        r["unique_id"] for r in duck_results
-        if r["unique_id"].split(".")[-1] in ("int_attribution_channel_weights", "int_touchpoints_credited_data_driven")
-    }
-    assert duckdb_only == {
-        "model.smarketing.int_attribution_channel_weights", "model.smarketing.int_touchpoints_credited_data_driven"
-    }
+
+    def on_data_driven(unique_id: str) -> bool:  # the model itself, or a test named after it
+        name = unique_id.split(".")[2]
+        return any(name == model or f"_{model}_" in f"_{name}_" for model in data_driven)
+
+    duckdb_only = {r["unique_id"] for r in duck_results if on_data_driven(r["unique_id"])}
+    assert {u for u in duckdb_only if u.startswith("model.")} == {f"model.smarketing.{m}" for m in data_driven}
     assert sorted(r["unique_id"] for r in results) == sorted(
         r["unique_id"] for r in duck_results if r["unique_id"] not in duckdb_only
     )

@@ -91,3 +91,55 @@ def test_the_weekly_snapshot_is_published_beside_the_marts(tmp_path):
         # Still nothing else from the warehouse.
         schemas = {r[0] for r in con.execute("select schema_name from duckdb_tables()").fetchall()}
         assert schemas == {"marts", "snapshots", "meta"}
+
+
+def _rows(path, table: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return sorted(con.execute(f"select * from {table}").fetchall(), key=repr)
+
+
+def test_large_tables_are_republished_as_their_differences(tmp_path):
+    from orchestration.publish import MAX_DELTA_PUBLICATIONS
+
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving" / "smarketing.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.fct_big as select range as id, range % 7 as v, null::varchar as note from range(1000)")
+        con.execute("create table marts.fct_small as select 1 as id")
+        con.execute("create table marts.fct_gone as select 1 as id")
+    first = publish_marts(warehouse, serving, "b1", delta_min_rows=100)
+    assert first.differences == {} and first.delta_publications == 0  # nothing to build on: a full copy
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from marts.fct_big where id < 10")  # 10 rows leave
+        con.execute("update marts.fct_big set note = 'restated' where id between 500 and 504")  # 5 change
+        con.execute("insert into marts.fct_big select range, 0, 'new' from range(1000, 1020)")  # 20 arrive
+        con.execute("drop table marts.fct_gone")
+        con.execute("create table marts.fct_new as select 2 as id")
+    second = publish_marts(warehouse, serving, "b2", delta_min_rows=100)
+    assert second.differences == {"marts.fct_big": {"deleted": 15, "inserted": 25}}
+    assert second.delta_publications == 1
+    assert second.tables == {"marts.fct_big": 1010, "marts.fct_new": 1, "marts.fct_small": 1}
+    assert _rows(serving, "marts.fct_big") == _rows(warehouse, "marts.fct_big")
+    with duckdb.connect(str(serving), read_only=True) as con:
+        assert {r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()} == {
+            "fct_big", "fct_new", "fct_small"}  # fmt: skip
+        assert con.execute("select count(*) from meta.published_tables").fetchone() == (3,)
+
+    # A changed column list, or duplicate rows the hashes cannot tell apart, are copied whole.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.fct_big select * from marts.fct_big where id = 600")
+    third = publish_marts(warehouse, serving, "b3", delta_min_rows=100)
+    assert third.differences == {"marts.fct_big": {"copied_whole": 1}}
+    assert _rows(serving, "marts.fct_big") == _rows(warehouse, "marts.fct_big")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("alter table marts.fct_big add column extra integer")
+    fourth = publish_marts(warehouse, serving, "b4", delta_min_rows=100)
+    assert fourth.differences == {} and fourth.delta_publications == 0
+    assert _rows(serving, "marts.fct_big") == _rows(warehouse, "marts.fct_big")
+
+    # Deleted rows leave holes in the file: after a run of differences, one publication copies afresh.
+    counts = [publish_marts(warehouse, serving, f"d{i}", delta_min_rows=100).delta_publications
+              for i in range(MAX_DELTA_PUBLICATIONS + 1)]  # fmt: skip
+    assert counts == list(range(1, MAX_DELTA_PUBLICATIONS + 1)) + [0]
+    assert read_publication(serving).build_id == f"d{MAX_DELTA_PUBLICATIONS}"
