@@ -29,6 +29,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.warehouse import DuckDBSettings
+
 # Storage format v1.0.0 (header storage number 64): DuckDB 0.10 and every 1.x release read it. The
 # pipeline's DuckDB (1.5) can also write newer formats (`v1.2.0` ... `v1.5.0`) when asked, which older
 # drivers refuse to open, so the serving file pins this one explicitly.
@@ -127,8 +129,10 @@ def publish_marts(
     try:
         if previous is not None:
             shutil.copyfile(serving_path, tmp)
-        con = duckdb.connect()
+        # The pipeline's DuckDB settings (memory limit, threads), spilling next to the new file.
+        con = duckdb.connect(config=DuckDBSettings.from_env().config(tmp))
         try:
+            con.execute("set enable_progress_bar = false")  # a publish logs its outcome, not a bar on stderr
             con.execute(f"attach {_sql_str(str(warehouse))} as staging (read_only)")
             if previous is None:
                 con.execute(f"attach {_sql_str(str(tmp))} as serving (storage_version {_sql_str(storage_version)})")
@@ -190,6 +194,7 @@ def publish_marts(
     finally:
         tmp.unlink(missing_ok=True)
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
+        shutil.rmtree(f"{tmp}.tmp", ignore_errors=True)  # DuckDB's spill directory, if it spilled
     _atomic_write_text(manifest_path(serving_path), publication.to_json())
     return publication
 
