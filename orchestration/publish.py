@@ -5,7 +5,8 @@ area. BI never opens that file: it reads the serving file (``data/serving/smarke
 this module writes, and only after every blocking check passed. The copy is written to a temporary file
 in the serving directory and swapped in with ``os.replace`` (atomic on POSIX), so a reader sees either
 the previous publication or the new one, never a half-written file; a failure anywhere before the swap
-leaves the published file byte-for-byte as it was.
+leaves the published file byte-for-byte as it was. The temporary file starts as a copy of the current
+publication, and large tables get only their differences (``DELTA_MIN_ROWS``).
 
 The serving file holds the ``marts`` schema and, once the weekly snapshot has run, the ``snapshots``
 schema (``snapshots.kpi_snapshot``, the frozen weekly KPIs), so BI never needs the warehouse. It is
