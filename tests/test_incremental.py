@@ -9,15 +9,26 @@ identical.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.agreement import load_agreement
 from orchestration.partitions import DAILY_PARTITIONS, full_refresh_tags, partition_tags
 
 SCALE = 0.02
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 BUILD_GROUPS = ("raw", "reference", "staging", "intermediate", "marts")
+ROOT = Path(__file__).resolve().parent.parent
+# The window of the newest day's run (2026-11-22 and 3 late days: from 2026-11-19 00:00 Madrid).
+NEWEST_WINDOW = {"SMARKETING_WINDOW_START": "2026-11-18 23:00:00", "SMARKETING_WINDOW_START_DATE": "2026-11-19"}
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +102,39 @@ def test_a_partial_run_reloads_only_its_window(builds):
     ).fetchone()[0]
     assert 0 < sessions["rows_in"].value == sessions["rows_loaded"].value == expected
     assert expected < con.execute("select count(*) from raw_web.sessions").fetchone()[0] / 20
+
+
+def test_daily_data_tests_still_fail_on_what_the_window_touched(builds, tmp_path):
+    """In a daily run the large tables' tests read only what the window rebuilt (macro
+    get_where_subquery), yet a duplicate across the window's boundary and a wrong Markov credit
+    (a model every daily run recomputes) still fail them."""
+    db = tmp_path / "incremental.duckdb"  # the file's name is the catalog the views were created in
+    shutil.copy(builds["root"] / "incremental.duckdb", db)
+    con = duckdb.connect(str(db))
+    # A session of the window again, dated a month earlier: the old copy a bad rebuild would leave.
+    con.execute(
+        "insert into marts.fct_web_sessions select * replace (session_started_at - interval 30 day as session_started_at)"
+        " from marts.fct_web_sessions where session_started_at >= timestamp '2026-11-18 23:00:00' limit 1"
+    )
+    # One Markov credit halved: its conversion's credits no longer sum to 1.
+    con.execute(
+        "update marts.fct_attribution_credits set credit = credit / 2 where touchpoint_credit_id = ("
+        " select max(touchpoint_credit_id) from marts.fct_attribution_credits where attribution_model = 'markov' and credit > 0)"
+    )
+    con.close()
+    target = tmp_path / "target"
+    command = [
+        str(Path(sys.executable).with_name("dbt")), "test", "--select", "fct_web_sessions fct_attribution_credits",
+        "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
+        "--target-path", str(target), "--log-path", str(target / "logs"),
+        "--vars", json.dumps(load_agreement(ROOT / "agreement.yml").dbt_vars()),
+    ]  # fmt: skip
+    env = {**os.environ, "SMARKETING_WAREHOUSE": str(db), **NEWEST_WINDOW}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=600)
+    assert done.returncode == 1, done.stdout[-3000:]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    failed = {r["unique_id"].split(".")[2]: r["failures"] for r in results if r["status"] == "fail"}
+    assert failed == {"unique_fct_web_sessions_session_id": 1, "assert_attribution_credits_sum_to_one": 1}
+    # The tests did read the window only: the uniqueness test's SQL names its start.
+    compiled = next(target.rglob("unique_fct_web_sessions_session_id.sql")).read_text()
+    assert "session_started_at >= cast('2026-11-18 23:00:00' as timestamp)" in compiled

@@ -30,11 +30,22 @@ changed_conversions as (
     select conversion_id from touchpoints where lead_id in ({{ smarketing.changed_contact_ids() }})
 
 ),
+
+changed_touchpoints as (
+
+    select * from touchpoints where conversion_id in (select conversion_id from changed_conversions)
+
+),
 {% endif %}
 
 rule_credits as (
 
+    {% if smarketing.incremental_window() %}
+    -- The same SQL as int_touchpoints_credited_rules, over the changed conversions' touchpoints only.
+    {{ smarketing.rule_based_credits('changed_touchpoints') }}
+    {% else %}
     select * from {{ ref('int_touchpoints_credited_rules') }}
+    {% endif %}
 
 ),
 
@@ -52,9 +63,6 @@ data_driven_credits as (
 credits as (
 
     select touchpoint_id, attribution_model, credit from rule_credits
-    {% if smarketing.incremental_window() %}
-    where conversion_id in (select conversion_id from changed_conversions)
-    {% endif %}
     {% if has_data_driven %}
     union all
     select touchpoint_id, attribution_model, credit from data_driven_credits
