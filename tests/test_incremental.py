@@ -138,3 +138,15 @@ def test_daily_data_tests_still_fail_on_what_the_window_touched(builds, tmp_path
     # The tests did read the window only: the uniqueness test's SQL names its start.
     compiled = next(target.rglob("unique_fct_web_sessions_session_id.sql")).read_text()
     assert "session_started_at >= cast('2026-11-18 23:00:00' as timestamp)" in compiled
+
+
+def test_a_daily_run_gives_its_window_to_both_dbt_invocations(builds):
+    """The daily models get the window to rebuild; the models rebuilt whole get it for their tests
+    (the raw web tables' uniqueness tests read the rows the day's load replaced)."""
+    run_id = builds["runs"][-1].run_id[:7]
+    target = ROOT / "dbt_project" / "target"
+    for asset, test in (("smarketing_dbt", "unique_stg_web__sessions_session_id"),
+                        ("smarketing_dbt_daily", "unique_fct_web_sessions_session_id")):  # fmt: skip
+        compiled = [p.read_text() for p in target.glob(f"{asset}-{run_id}-*/compiled/**/{test}.sql")]
+        assert len(compiled) == 1, (asset, test)
+        assert "session_started_at >= cast('2026-11-18 23:00:00' as timestamp)" in compiled[0]
