@@ -12,7 +12,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from ingestion.demo.world import ARROW_TYPES, World, generate_world, write_world
+import pyarrow.parquet as pq
+
+from ingestion.demo.world import ARROW_TYPES, World, build_world, generate_world, write_world
 from ingestion.raw_schema import RAW_TABLES
 
 END = dt.date(2026, 11, 22)
@@ -76,6 +78,28 @@ def test_write_world_writes_parquet_per_table_and_truth(tmp_path) -> None:
     assert (tmp_path / "truth.json").is_file()
     assert (tmp_path / "raw_web" / "sessions.parquet").is_file()
     assert len(written) == len(small.tables) + 1
+
+
+def test_build_world_streams_the_same_files_as_generate_and_write(tmp_path) -> None:
+    """build_world writes each table from its own writer thread, chunk by chunk: the same rows, in
+    the same order, as the world generated in memory and written whole."""
+    streamed = build_world(tmp_path / "streamed", scale=0.01, seed=3, end_date=END)
+    whole = generate_world(scale=0.01, seed=3, end_date=END)
+    written = write_world(whole, tmp_path / "whole")
+    assert set(streamed.files) == set(written)
+    for name, path in written.items():
+        if name == "truth":
+            assert streamed.files[name].read_text() == path.read_text()
+        else:
+            assert pq.read_table(streamed.files[name]).equals(pq.read_table(path)), name
+            assert streamed.rows[name] == whole.tables[tuple(name.split("."))].num_rows
+
+
+def test_build_world_reports_a_failed_write(tmp_path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "raw_web").write_text("a file where the raw_web folder should go")
+    with pytest.raises(RuntimeError, match="writing the Parquet files failed"):
+        build_world(tmp_path / "out", scale=0.005, seed=1, end_date=END)
 
 
 # --- web ------------------------------------------------------------------------------------------
