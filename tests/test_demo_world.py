@@ -10,9 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import duckdb
 import pyarrow as pa
-import pytest
-
 import pyarrow.parquet as pq
+import pytest
 
 from ingestion.demo.world import ARROW_TYPES, World, build_world, generate_world, write_world
 from ingestion.raw_schema import RAW_TABLES
