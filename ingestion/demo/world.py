@@ -430,7 +430,9 @@ class _ParquetSink(_Sink):
         self.files.setdefault(f"{key[0]}.{key[1]}", path)
         if key not in self._writers:
             chunks: queue.Queue[pa.Table | None] = queue.Queue(maxsize=self._queued)
-            thread = threading.Thread(target=self._write_loop, args=(path, chunks), name=f"parquet-{key[1]}", daemon=True)
+            thread = threading.Thread(
+                target=self._write_loop, args=(path, chunks), name=f"parquet-{key[1]}", daemon=True
+            )
             thread.start()
             self._writers[key] = (chunks, thread)
         self._writers[key][0].put(part)
