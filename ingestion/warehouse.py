@@ -1,20 +1,12 @@
-"""DuckDB's resource settings, in one place: memory limit, threads, spill directory, insertion order,
-checkpoint threshold.
+"""DuckDB's resource settings, in one place: memory limit, threads, spill directory, insertion order.
 
 Every process that opens the warehouse (raw loads, checks, publish, dbt through its profile) uses
 these, read from ``SMARKETING_DUCKDB_MEMORY_LIMIT``, ``SMARKETING_DUCKDB_THREADS``,
-``SMARKETING_DUCKDB_TEMP_DIR``, ``SMARKETING_DUCKDB_PRESERVE_INSERTION_ORDER`` and
-``SMARKETING_DUCKDB_CHECKPOINT_THRESHOLD``. A memory limit below
+``SMARKETING_DUCKDB_TEMP_DIR`` and ``SMARKETING_DUCKDB_PRESERVE_INSERTION_ORDER``. A memory limit below
 the machine's RAM makes large joins spill to the temp directory instead of being killed. Insertion
 order is not preserved by default: no table's meaning depends on the order of its rows (every reader
 that needs an order says ``order by``), and keeping it makes DuckDB buffer and re-sort the output of
 window functions (scale 10: the session models write in about half the time without it).
-
-The checkpoint threshold is the write-ahead log's size at which a commit also checkpoints. DuckDB's
-default (16 MB) makes a dbt run checkpoint after most of its models, each time writing the changes
-so far, including the row groups its incremental deletes touched; a large threshold leaves one
-checkpoint, when the process closes the file (scale 10: a one-day dbt step 63.6 -> 56.6 s). Nothing
-is less durable: a commit is in the log either way, and an unclosed file replays it on next open.
 """
 
 from __future__ import annotations
@@ -29,18 +21,15 @@ MEMORY_LIMIT_ENV = "SMARKETING_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "SMARKETING_DUCKDB_THREADS"
 TEMP_DIR_ENV = "SMARKETING_DUCKDB_TEMP_DIR"
 INSERTION_ORDER_ENV = "SMARKETING_DUCKDB_PRESERVE_INSERTION_ORDER"
-CHECKPOINT_THRESHOLD_ENV = "SMARKETING_DUCKDB_CHECKPOINT_THRESHOLD"
-_SIZE = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 
 
 class DuckDBSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    memory_limit: str = Field(default="4GB", pattern=_SIZE)
+    memory_limit: str = Field(default="4GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
     threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256)
     temp_directory: Path | None = Field(default=None, description="default: <warehouse file>.tmp, DuckDB's own")
     preserve_insertion_order: bool = False
-    checkpoint_threshold: str = Field(default="8GB", pattern=_SIZE)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> DuckDBSettings:
@@ -54,8 +43,6 @@ class DuckDBSettings(BaseModel):
             values["temp_directory"] = Path(env[TEMP_DIR_ENV]).resolve()
         if env.get(INSERTION_ORDER_ENV):
             values["preserve_insertion_order"] = env[INSERTION_ORDER_ENV].strip()
-        if env.get(CHECKPOINT_THRESHOLD_ENV):
-            values["checkpoint_threshold"] = env[CHECKPOINT_THRESHOLD_ENV].strip()
         return cls(**values)
 
     def config(self, db_path: str | Path | None = None) -> dict[str, str]:
@@ -67,7 +54,6 @@ class DuckDBSettings(BaseModel):
             "memory_limit": self.memory_limit,
             "threads": str(self.threads),
             "preserve_insertion_order": str(self.preserve_insertion_order).lower(),
-            "checkpoint_threshold": self.checkpoint_threshold,
         }
         if temp is not None:
             config["temp_directory"] = str(temp)
@@ -78,8 +64,7 @@ class DuckDBSettings(BaseModel):
         config = self.config(db_path)
         return {MEMORY_LIMIT_ENV: config["memory_limit"], THREADS_ENV: config["threads"],
                 TEMP_DIR_ENV: config.get("temp_directory", ""),
-                INSERTION_ORDER_ENV: config["preserve_insertion_order"],
-                CHECKPOINT_THRESHOLD_ENV: config["checkpoint_threshold"]}  # fmt: skip
+                INSERTION_ORDER_ENV: config["preserve_insertion_order"]}  # fmt: skip
 
 
 def connect(db_path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
