@@ -150,21 +150,3 @@ def test_a_daily_run_gives_its_window_to_both_dbt_invocations(builds):
         compiled = [p.read_text() for p in target.glob(f"{asset}-{run_id}-*/compiled/**/{test}.sql")]
         assert len(compiled) == 1, (asset, test)
         assert "session_started_at >= cast('2026-11-18 23:00:00' as timestamp)" in compiled[0]
-
-
-def test_a_full_refresh_builds_the_daily_models_one_at_a_time(builds):
-    """From scratch, the large models run one after another (side by side they compete for DuckDB's
-    memory and spill); an incremental run keeps the profile's two threads."""
-    target = ROOT / "dbt_project" / "target"
-
-    def threads(result: dg.ExecuteInProcessResult) -> dict[str, int]:
-        found = {}
-        for path in target.glob(f"*-{result.run_id[:7]}-*/dbt.log"):
-            events = (json.loads(line) for line in path.read_text().splitlines())
-            concurrency = next(e["data"] for e in events if e["info"]["name"] == "ConcurrencyLine")
-            found[path.parent.name.split("-")[0]] = concurrency["num_threads"]
-        return found
-
-    assert threads(builds["full"]) == {"smarketing_dbt": 2, "smarketing_dbt_daily": 1}
-    assert threads(builds["runs"][0]) == {"smarketing_dbt": 2, "smarketing_dbt_daily": 1}  # full refresh to 11-15
-    assert threads(builds["runs"][-1]) == {"smarketing_dbt": 2, "smarketing_dbt_daily": 2}

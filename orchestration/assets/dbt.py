@@ -132,11 +132,8 @@ def dbt_build_args(agreement: AgreementResource, window: LoadWindow | None, incr
     # The same vars as `make manifest` parses with: other vars would make dbt parse the project again.
     dbt_vars = json.dumps(agreement.load().dbt_vars(), separators=(",", ":"))
     if incremental and (window is None or window.start is None):
-        # No partition, or a range from the first day: rebuild the incremental models from scratch, one
-        # model at a time. Each then has tens of millions of rows, enough to keep every core busy on its
-        # own; two at once compete for DuckDB's memory limit and spill (scale 10: the two session
-        # models took 44 and 47 s side by side, 9 and 11 s one after the other).
-        return ["build", "--full-refresh", "--threads", "1", "--vars", dbt_vars]
+        # No partition, or a range from the first day: rebuild the incremental models from scratch.
+        return ["build", "--full-refresh", "--vars", dbt_vars]
     return ["build", "--vars", dbt_vars]
 
 
