@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from orchestration.agreement import Agreement, load_agreement
+from orchestration.dbt_cli import LeanDbtCliResource
 from orchestration.publish import SERVING_STORAGE_VERSION
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 
@@ -78,7 +78,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             end_date=settings.demo_end_date.isoformat(),
             days=settings.demo_days,
         ),
-        "dbt": DbtCliResource(
+        "dbt": LeanDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),
             # The dbt installed beside this interpreter, whether or not the venv is on PATH.
