@@ -263,6 +263,12 @@ def run_benchmark(args: argparse.Namespace, work: Path, warehouse: Path, env: di
           f" wall / dbt elapsed = {o['wall_over_dbt_elapsed']}, wall / models = {o['wall_over_sum_of_models']}")  # fmt: skip
     print("slowest dbt models (s): " + ", ".join(f"{k} {v}" for k, v in dbt["slowest_models"].items()))
     print("attribution models (s): " + ", ".join(f"{k} {v}" for k, v in dbt["attribution_model_seconds"].items()))
+    # The one-day run's dbt: its Dagster steps, dbt's own time, and the models and tests it spends it on.
+    day = next(s for s in daily if s["stage"] == "dbt")
+    steps = ", ".join(f"{k} {v}" for k, v in day.get("step_seconds", {}).items())
+    print(f"one-day dbt stage: {day['wall_seconds']} s wall (steps: {steps}); dbt reports {day['dbt_elapsed_seconds']} s,"
+          f" models {day['sum_model_seconds']} s and tests {day['sum_test_seconds']} s summed")  # fmt: skip
+    print("one-day slowest dbt models (s): " + ", ".join(f"{k} {v}" for k, v in day["slowest_models"].items()))
     if postgres:
         print(f"dbt on DuckDB / dbt on PostgreSQL (dbt-reported elapsed): {results['duckdb_over_postgres_dbt_time']}"
               f" ({dbt['dbt_elapsed_seconds']} s / {postgres['dbt_elapsed_seconds']} s)")  # fmt: skip
