@@ -14,6 +14,7 @@ are read-only by default.
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from collections.abc import Sequence
@@ -82,10 +83,11 @@ def publish_marts(
 
     1. Build ``<schema>__publishing`` for each (schemas BI tools do not query), grant the BI role read
        on them, and commit.
-    2. Swap: lock the published tables (in name order, waiting for running queries to finish, with a
-       short lock timeout so that the publisher, never a dashboard, gives way when they conflict), rename
-       the published schemas away and the new ones in, commit. Queries queued behind the locks then
-       resolve the names again and read the new tables. Retried with a back-off.
+    2. Swap: lock the published tables (``_lock_all``: without queueing while it can, then waiting for
+       running queries to finish, with a short lock timeout so that the publisher, never a dashboard,
+       gives way when they conflict), rename the published schemas away and the new ones in, commit.
+       Queries queued behind the locks then resolve the names again and read the new tables. Retried
+       with a back-off.
     3. Drop the previous tables.
     """
     _check_role_name(bi_role)
@@ -143,7 +145,7 @@ def _swap(conn: psycopg2.extensions.connection, schemas: list[str], attempts: in
                 )
                 published = [row[0] for row in cur.fetchall()]
                 if published:
-                    cur.execute(f"lock table {', '.join(published)} in access exclusive mode")
+                    _lock_all(cur, published)
                 for schema in schemas:
                     cur.execute("select 1 from pg_namespace where nspname = %s", [schema])
                     if cur.fetchone() is not None:
@@ -154,3 +156,30 @@ def _swap(conn: psycopg2.extensions.connection, schemas: list[str], attempts: in
             if attempt == attempts:
                 raise
             time.sleep(min(0.05 * 2**attempt, 2.0))
+
+
+# How long a swap first tries to take every lock at once without queueing (see _lock_all).
+QUICK_LOCK_SECONDS = 2.0
+
+
+def _lock_all(cur: psycopg2.extensions.cursor, tables: list[str]) -> None:
+    """Lock every published table, first without queueing, then waiting in the queue.
+
+    A publisher waiting in the lock queue holds the tables it has locked so far and makes new queries
+    wait behind it; a dashboard query that locks the same tables in another order then deadlocks with
+    it, and under a steady stream of such queries every waiting attempt can fail (the lock timeout
+    cancels the publisher first, never the query). So for ``QUICK_LOCK_SECONDS`` it takes them all at
+    once whenever no query holds any of them (NOWAIT, from a savepoint, a few milliseconds apart, so
+    it never blocks a query); only then does it wait in the queue, where a stream of long queries
+    cannot starve it."""
+    statement = f"lock table {', '.join(tables)} in access exclusive mode"
+    deadline = time.monotonic() + QUICK_LOCK_SECONDS
+    while time.monotonic() < deadline:
+        cur.execute("savepoint quick_lock")
+        try:
+            cur.execute(statement + " nowait")
+            return
+        except psycopg2.errors.LockNotAvailable:
+            cur.execute("rollback to savepoint quick_lock")  # releases whatever it had locked
+            time.sleep(random.uniform(0.0005, 0.003))
+    cur.execute(statement)

@@ -35,7 +35,7 @@ from orchestration import publish as serving_publish
 from orchestration.agreement import load_agreement
 from orchestration.weekly.snapshot import DDL as SNAPSHOT_DDL
 from postgres_target.copy import copy_schemas, duckdb_tables
-from postgres_target.publish import ensure_bi_role, grant_bi_read, publish_marts
+from postgres_target.publish import QUICK_LOCK_SECONDS, ensure_bi_role, grant_bi_read, publish_marts
 from tests import pg
 from tests.pii_scan import duckdb_values, parquet_values, personal_values, phone_digits
 
@@ -580,3 +580,29 @@ def test_command_line_copies_the_raw_layer_and_needs_a_dsn_to_publish(warehouse)
         refused = subprocess.run([*command, "publish", "--warehouse", str(warehouse["db"])],
                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
         assert refused.returncode == 2 and "SMARKETING_PG_PUBLISH_DSN is not set" in refused.stderr
+
+
+def test_the_publisher_gives_way_to_a_dashboard_holding_a_mart(with_snapshot, published, bi_role):
+    """A dashboard's open transaction holds a mart: the swap gives up (the dashboard is never cancelled)
+    and the published marts stay as they were; once it lets go, the same publish goes through."""
+    relations = ("marts.fct_leads", "marts.kpi_weekly", "snapshots.kpi_snapshot")
+    before = {r: _sorted_rows(_pg_rows(published["dbname"], r)[1]) for r in relations}
+    with contextlib.closing(_bi_connection(published["dbname"], bi_role)) as dashboard:
+        with dashboard.cursor() as cur:
+            cur.execute("select count(*) from marts.fct_leads")  # the transaction keeps the table's lock
+            held = cur.fetchone()[0]
+        started = time.perf_counter()
+        with pytest.raises(psycopg2.errors.LockNotAvailable):
+            # Each attempt tries without queueing for QUICK_LOCK_SECONDS, then waits 500 ms.
+            publish_marts(with_snapshot["db"], published["dsn"], bi_role=bi_role, swap_attempts=2)
+        assert 2 * (QUICK_LOCK_SECONDS + 0.5) <= time.perf_counter() - started
+        with dashboard.cursor() as cur:  # the dashboard's transaction is untouched
+            cur.execute("select count(*) from marts.fct_leads")
+            assert cur.fetchone()[0] == held
+        dashboard.commit()
+    for relation, rows in before.items():
+        assert _sorted_rows(_pg_rows(published["dbname"], relation)[1]) == rows, relation
+    publish_marts(with_snapshot["db"], published["dsn"], bi_role=bi_role)
+    with contextlib.closing(psycopg2.connect(published["dsn"])) as conn, conn.cursor() as cur:
+        cur.execute("select nspname from pg_namespace where nspname like 'marts%%' or nspname like 'snapshots%%' order by 1")
+        assert [r[0] for r in cur.fetchall()] == ["marts", "snapshots"]
