@@ -174,8 +174,8 @@ def _lock_all(cur: psycopg2.extensions.cursor, tables: list[str]) -> None:
     cannot starve it."""
     statement = f"lock table {', '.join(tables)} in access exclusive mode"
     deadline = time.monotonic() + QUICK_LOCK_SECONDS
+    cur.execute("savepoint quick_lock")  # one savepoint, rolled back to after each miss: no nesting
     while time.monotonic() < deadline:
-        cur.execute("savepoint quick_lock")
         try:
             cur.execute(statement + " nowait")
             return
