@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 from dagster_dbt import DbtCliResource
 from packaging import version
 
 from orchestration.dbt_cli import LeanDbtCliResource
-from orchestration.settings import DBT_PROJECT_DIR
-
-DBT = str(Path(sys.executable).with_name("dbt"))
+from orchestration.resources import build_resources
+from orchestration.settings import Settings
 
 
 def _resource() -> LeanDbtCliResource:
-    return LeanDbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT)
+    """The dbt resource the code location is built with."""
+    resource = build_resources(Settings.from_env())["dbt"]
+    assert isinstance(resource, LeanDbtCliResource)
+    return resource
 
 
 def test_the_overridden_hooks_still_exist_in_dagster_dbt():
@@ -27,9 +27,10 @@ def test_the_overridden_hooks_still_exist_in_dagster_dbt():
 
 
 def test_the_version_is_the_one_the_dbt_executable_reports():
-    printed = subprocess.run([DBT, "--version"], capture_output=True, text=True, check=True).stdout
+    resource = _resource()
+    printed = subprocess.run([resource.dbt_executable, "--version"], capture_output=True, text=True, check=True).stdout
     reported = version.parse(re.search(r"(\d+\.\d+\.\d+)", printed).group(1))
-    assert _resource()._cli_version == reported
+    assert resource._cli_version == reported
     assert reported.major < 2  # dbt Core, not Fusion: the invocation then expects an adapter or None
 
 

@@ -459,6 +459,12 @@ def test_bi_role_on_the_dbt_postgres_build_cannot_read_raw_or_staging(postgres_b
         assert _denied(conn, "delete from marts.fct_leads")
 
 
+def _published_schemas(dsn: str) -> list[str]:
+    with contextlib.closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cur:
+        cur.execute("select nspname from pg_namespace where nspname like 'marts%%' or nspname like 'snapshots%%' order by 1")
+        return [r[0] for r in cur.fetchall()]
+
+
 def test_republishing_is_idempotent(with_snapshot, published, bi_role):
     relations = ("marts.fct_leads", "marts.kpi_weekly", "snapshots.kpi_snapshot")
     before = {r: _pg_rows(published["dbname"], r)[1] for r in relations}
@@ -467,9 +473,7 @@ def test_republishing_is_idempotent(with_snapshot, published, bi_role):
     assert again.other_tables == published["result"].other_tables
     for relation, rows in before.items():
         assert _sorted_rows(_pg_rows(published["dbname"], relation)[1]) == _sorted_rows(rows)
-    with contextlib.closing(psycopg2.connect(published["dsn"])) as conn, conn.cursor() as cur:
-        cur.execute("select nspname from pg_namespace where nspname like 'marts%%' or nspname like 'snapshots%%' order by 1")
-        assert [r[0] for r in cur.fetchall()] == ["marts", "snapshots"]
+    assert _published_schemas(published["dsn"]) == ["marts", "snapshots"]  # no __publishing or __previous left
 
 
 def test_readers_never_see_an_error_or_a_mix_while_marts_are_republished(with_snapshot, published, bi_role):
@@ -603,6 +607,4 @@ def test_the_publisher_gives_way_to_a_dashboard_holding_a_mart(with_snapshot, pu
     for relation, rows in before.items():
         assert _sorted_rows(_pg_rows(published["dbname"], relation)[1]) == rows, relation
     publish_marts(with_snapshot["db"], published["dsn"], bi_role=bi_role)
-    with contextlib.closing(psycopg2.connect(published["dsn"])) as conn, conn.cursor() as cur:
-        cur.execute("select nspname from pg_namespace where nspname like 'marts%%' or nspname like 'snapshots%%' order by 1")
-        assert [r[0] for r in cur.fetchall()] == ["marts", "snapshots"]
+    assert _published_schemas(published["dsn"]) == ["marts", "snapshots"]  # no __publishing or __previous left
