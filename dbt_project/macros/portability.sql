@@ -116,3 +116,22 @@
 {% macro salted_hash(expr, salt_column) -%}
     case when {{ expr }} is not null then {{ smarketing.sha256_hex(salt_column ~ " || ':' || " ~ expr) }} end
 {%- endmacro %}
+
+
+{#- `not materialized` for an import CTE that a query reads more than once: DuckDB (and PostgreSQL)
+    otherwise copy a CTE referenced twice into a temporary result before reading it, which for a bare
+    `select * from` a large table is a full copy for nothing. Elsewhere the hint is left out. -#}
+{% macro inlined_cte() -%}
+    {{ return(adapter.dispatch('inlined_cte', 'smarketing')()) }}
+{%- endmacro %}
+
+{% macro default__inlined_cte() -%}
+{%- endmacro %}
+
+{% macro duckdb__inlined_cte() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro postgres__inlined_cte() -%}
+    not materialized
+{%- endmacro %}

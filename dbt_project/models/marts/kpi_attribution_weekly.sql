@@ -1,7 +1,9 @@
 with
 
-credits as (
+credits as {{ smarketing.inlined_cte() }} (
 
+    -- Read twice (conversion times, then the credits themselves): 18 million rows at scale 10 are not
+    -- worth copying into a temporary result first.
     select * from {{ ref('fct_attribution_credits') }}
 
 ),
@@ -9,12 +11,6 @@ credits as (
 ad_spend as (
 
     select * from {{ ref('fct_ad_spend_daily') }}
-
-),
-
-models as (
-
-    select distinct attribution_model, conversion_stage from credits
 
 ),
 
@@ -51,6 +47,13 @@ attributed as (
         on credits.converted_at = conversion_weeks.converted_at
 
     group by 1, 2, 3, 4, 5
+
+),
+
+models as (
+
+    -- Every (model, stage) with credits, from the aggregate rather than another pass over the credits.
+    select distinct attribution_model, conversion_stage from attributed
 
 ),
 
