@@ -18,6 +18,24 @@ contacts as (
 
 ),
 
+store_email_hashes as (
+
+    -- The hashes the store holds: only the contacts with one of them are ranked below (about 21
+    -- thousand e-mail hashes against a million contacts at scale 10; 1.9 s -> 0.8 s).
+    select customer_email_sha256 as email_sha256 from purchases where customer_email_sha256 is not null
+    union
+    select email_sha256 from loyalty_members where email_sha256 is not null
+
+),
+
+store_phone_hashes as (
+
+    select customer_phone_sha256 as phone_sha256 from purchases where customer_phone_sha256 is not null
+    union
+    select phone_sha256 from loyalty_members where phone_sha256 is not null
+
+),
+
 contact_per_email_hash as (
 
     -- Should the CRM hold duplicates, the oldest contact wins (same rule for phones).
@@ -28,7 +46,7 @@ contact_per_email_hash as (
             contact_id,
             row_number() over (partition by email_sha256 order by created_at, contact_id) as contact_rank
         from contacts
-        where email_sha256 is not null
+        where email_sha256 in (select email_sha256 from store_email_hashes)
     ) as ranked
     where contact_rank = 1
 
@@ -43,7 +61,7 @@ contact_per_phone_hash as (
             contact_id,
             row_number() over (partition by phone_sha256 order by created_at, contact_id) as contact_rank
         from contacts
-        where phone_sha256 is not null
+        where phone_sha256 in (select phone_sha256 from store_phone_hashes)
     ) as ranked
     where contact_rank = 1
 
