@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.agreement import load_agreement
-from orchestration.assets.dbt import smarketing_dbt, smarketing_dbt_daily
+from orchestration.assets.dbt import smarketing_dbt
 from orchestration.assets.ingestion import demo_world, raw_source_assets
 from orchestration.assets.pii import pii_salt, pii_salt_resource
 from orchestration.assets.postgres import postgres_marts, postgres_publish_enabled, postgres_publish_resource
@@ -21,7 +21,7 @@ from orchestration.settings import Settings
 def build_definitions(settings: Settings) -> dg.Definitions:
     # An invalid agreement stops here, before any run, with a message naming the bad fields.
     load_agreement(settings.agreement_path)
-    assets = [demo_world, *raw_source_assets, pii_salt, smarketing_dbt, smarketing_dbt_daily, publish, *weekly_assets]
+    assets = [demo_world, *raw_source_assets, pii_salt, smarketing_dbt, publish, *weekly_assets]
     resources = {**build_resources(settings), "pii": pii_salt_resource()}
     if postgres_publish_enabled():  # SMARKETING_PG_PUBLISH_DSN set: also serve the marts from PostgreSQL
         assets.append(postgres_marts)

@@ -140,13 +140,14 @@ def test_daily_data_tests_still_fail_on_what_the_window_touched(builds, tmp_path
     assert "session_started_at >= cast('2026-11-18 23:00:00' as timestamp)" in compiled
 
 
-def test_a_daily_run_gives_its_window_to_both_dbt_invocations(builds):
-    """The daily models get the window to rebuild; the models rebuilt whole get it for their tests
-    (the raw web tables' uniqueness tests read the rows the day's load replaced)."""
+def test_a_daily_run_invokes_dbt_once_and_gives_every_model_and_test_its_window(builds):
+    """One dbt invocation per run: the daily models get the window to rebuild; the models rebuilt whole
+    get it for their tests (the raw web tables' uniqueness tests read the rows the day's load replaced)."""
     run_id = builds["runs"][-1].run_id[:7]
     target = ROOT / "dbt_project" / "target"
-    for asset, test in (("smarketing_dbt", "unique_stg_web__sessions_session_id"),
-                        ("smarketing_dbt_daily", "unique_fct_web_sessions_session_id")):  # fmt: skip
-        compiled = [p.read_text() for p in target.glob(f"{asset}-{run_id}-*/compiled/**/{test}.sql")]
-        assert len(compiled) == 1, (asset, test)
+    invocations = list(target.glob(f"*-{run_id}-*/run_results.json"))
+    assert len(invocations) == 1, invocations
+    for test in ("unique_stg_web__sessions_session_id", "unique_fct_web_sessions_session_id"):
+        compiled = [p.read_text() for p in invocations[0].parent.glob(f"compiled/**/{test}.sql")]
+        assert len(compiled) == 1, test
         assert "session_started_at >= cast('2026-11-18 23:00:00' as timestamp)" in compiled[0]

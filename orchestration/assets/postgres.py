@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.assets.dbt import smarketing_dbt, smarketing_dbt_daily
+from orchestration.assets.dbt import smarketing_dbt
 from orchestration.resources import WAREHOUSE_POOL
 from postgres_target.connection import (
     BI_PASSWORD_ENV,
@@ -24,7 +24,7 @@ from postgres_target.publish import publish_marts
 
 POSTGRES_MARTS_KEY = dg.AssetKey(["postgres", "marts"])
 MART_KEYS = sorted(
-    (k for k in (*smarketing_dbt.keys, *smarketing_dbt_daily.keys) if k.path[0] == "marts"), key=lambda k: k.path
+    (k for k in smarketing_dbt.keys if k.path[0] == "marts"), key=lambda k: k.path
 )
 
 
