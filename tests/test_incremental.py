@@ -106,8 +106,8 @@ def test_a_partial_run_reloads_only_its_window(builds):
 
 def test_daily_data_tests_still_fail_on_what_the_window_touched(builds, tmp_path):
     """In a daily run the large tables' tests read only what the window rebuilt (macro
-    get_where_subquery), yet a duplicate across the window's boundary and a wrong Markov credit
-    (a model every daily run recomputes) still fail them."""
+    get_where_subquery), yet a duplicate across the window's boundary (a session, a person's journey)
+    and a wrong Markov credit (a model every daily run recomputes) still fail them."""
     db = tmp_path / "incremental.duckdb"  # the file's name is the catalog the views were created in
     shutil.copy(builds["root"] / "incremental.duckdb", db)
     con = duckdb.connect(str(db))
@@ -115,6 +115,12 @@ def test_daily_data_tests_still_fail_on_what_the_window_touched(builds, tmp_path
     con.execute(
         "insert into marts.fct_web_sessions select * replace (session_started_at - interval 30 day as session_started_at)"
         " from marts.fct_web_sessions where session_started_at >= timestamp '2026-11-18 23:00:00' limit 1"
+    )
+    # The same for a person's journey rebuilt in the window: the stale path a bad rebuild would leave.
+    con.execute(
+        "insert into intermediate.int_attribution_person_paths select * replace (last_touched_at - interval 30 day"
+        " as last_touched_at) from intermediate.int_attribution_person_paths"
+        " where last_touched_at >= timestamp '2026-11-18 23:00:00' limit 1"
     )
     # One Markov credit halved: its conversion's credits no longer sum to 1.
     con.execute(
@@ -124,7 +130,7 @@ def test_daily_data_tests_still_fail_on_what_the_window_touched(builds, tmp_path
     con.close()
     target = tmp_path / "target"
     command = [
-        str(Path(sys.executable).with_name("dbt")), "test", "--select", "fct_web_sessions fct_attribution_credits",
+        str(Path(sys.executable).with_name("dbt")), "test", "--select", "fct_web_sessions fct_attribution_credits int_attribution_person_paths",
         "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
         "--target-path", str(target), "--log-path", str(target / "logs"),
         "--vars", json.dumps(load_agreement(ROOT / "agreement.yml").dbt_vars()),
@@ -134,7 +140,11 @@ def test_daily_data_tests_still_fail_on_what_the_window_touched(builds, tmp_path
     assert done.returncode == 1, done.stdout[-3000:]
     results = json.loads((target / "run_results.json").read_text())["results"]
     failed = {r["unique_id"].split(".")[2]: r["failures"] for r in results if r["status"] == "fail"}
-    assert failed == {"unique_fct_web_sessions_session_id": 1, "assert_attribution_credits_sum_to_one": 1}
+    assert failed == {
+        "unique_fct_web_sessions_session_id": 1,
+        "assert_attribution_credits_sum_to_one": 1,
+        "unique_int_attribution_person_paths_person_id": 1,
+    }
     # The tests did read the window only: the uniqueness test's SQL names its start.
     compiled = next(target.rglob("unique_fct_web_sessions_session_id.sql")).read_text()
     assert "session_started_at >= cast('2026-11-18 23:00:00' as timestamp)" in compiled

@@ -83,7 +83,8 @@ final as (
     select
         in_window.person_id,
         in_window.contact_id,
-        in_window.channel as path
+        in_window.channel as path,
+        in_window.last_touched_at
 
     from in_window
 
@@ -97,7 +98,8 @@ final as (
     select
         in_window.person_id,
         in_window.contact_id,
-        {{ dbt.listagg('in_window.channel', "' > '", 'order by in_window.session_started_at, in_window.session_id') }} as path
+        {{ dbt.listagg('in_window.channel', "' > '", 'order by in_window.session_started_at, in_window.session_id') }} as path,
+        in_window.last_touched_at
 
     from in_window
 
@@ -106,7 +108,7 @@ final as (
 
     where session_counts.sessions > 1
 
-    group by in_window.person_id, in_window.contact_id
+    group by in_window.person_id, in_window.contact_id, in_window.last_touched_at
 
 )
 
