@@ -75,7 +75,7 @@ select * from (
     computes them (the tests hold the two equal), but in the engine: at scale 10 the pandas version
     spent 40 s on 2 million touchpoints, the SQL a few. The channel weights are fitted on all journeys
     (int_attribution_channel_weights). int_touchpoints_credited_data_driven is this SQL over every
-    touchpoint; the incremental fct_attribution_credits runs it over the changed conversions only.
+    touchpoint.
 #}
 {% macro data_driven_credits(touchpoints) -%}
 select * from (

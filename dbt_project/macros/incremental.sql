@@ -100,50 +100,19 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# Attribution models fitted on all journeys: a daily run recomputes every conversion's credits
-   (update_global_credits). #}
+{# Attribution models fitted on all journeys: a daily run recomputes every conversion's credits. #}
 {% macro global_attribution_models() -%}
     {{- return(['markov']) -}}
 {%- endmacro %}
 
-{# Pre-hook of fct_attribution_credits: drop the changed contacts' credits before re-inserting them. #}
+{# Pre-hook of fct_attribution_credits: drop the changed contacts' credits, and every credit of the
+   global models, before re-inserting them. #}
 {% macro delete_changed_credits() -%}
-    {%- if smarketing.incremental_window() -%}
-        delete from {{ this }} where lead_id in ({{ smarketing.changed_contact_ids() }})
-    {%- endif -%}
-{%- endmacro %}
-
-{#
-    Post-hook of fct_attribution_credits: the global models' credits of every other conversion, set to
-    what the refitted weights give, in place. Their touchpoints did not change, only the credit and the
-    attributed revenue can; rewriting those two columns costs a fraction of deleting and re-inserting
-    whole rows (at scale 10, 2.2 million Markov rows of 14 columns took 12-15 s of a one-day run).
-    The values are computed exactly as the model computes them, so a full refresh gives the same rows.
-#}
-{% macro update_global_credits() -%}
     {%- set global_models = smarketing.global_attribution_models() -%}
-    {%- if smarketing.incremental_window() and target.type == 'duckdb' -%}
-        update {{ this }} as credits
-        set
-            credit = refit.credit,
-            attributed_revenue_reporting = refit.attributed_revenue_reporting
-        from (
-            select
-                data_driven.touchpoint_id,
-                data_driven.attribution_model,
-                cast(data_driven.credit as double precision) as credit,
-                cast(data_driven.credit * touchpoints.conversion_revenue_reporting as double precision)
-                    as attributed_revenue_reporting
-            from {{ ref('int_touchpoints_credited_data_driven') }} as data_driven
-            inner join {{ ref('fct_touchpoints') }} as touchpoints
-                on data_driven.touchpoint_id = touchpoints.touchpoint_id
-            where data_driven.attribution_model in ('{{ global_models | join("', '") }}')
-        ) as refit
-        where credits.attribution_model in ('{{ global_models | join("', '") }}')
-            and credits.touchpoint_id = refit.touchpoint_id
-            and credits.attribution_model = refit.attribution_model
-            and (credits.credit is distinct from refit.credit
-                or credits.attributed_revenue_reporting is distinct from refit.attributed_revenue_reporting)
+    {%- if smarketing.incremental_window() -%}
+        delete from {{ this }}
+        where attribution_model in ('{{ global_models | join("', '") }}')
+            or lead_id in ({{ smarketing.changed_contact_ids() }})
     {%- endif -%}
 {%- endmacro %}
 

@@ -1,6 +1,7 @@
 -- read once, by the next model
 {{ config(materialized='view') }}
--- The SQL is a macro (macros/attribution.sql): the incremental fct_attribution_credits runs it over
--- the changed conversions only, and its post-hook over every conversion for the refitted weights.
+-- The SQL is a macro (macros/attribution.sql), beside the rule-based credits'. A daily run's
+-- fct_attribution_credits reads every conversion's Markov credits from here (the weights are refitted
+-- on every journey) and the changed conversions' Shapley credits.
 
 {{ smarketing.data_driven_credits(ref('fct_touchpoints')) }}

@@ -4,19 +4,17 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook="{{ smarketing.delete_changed_credits() }}",
-        post_hook="{{ smarketing.update_global_credits() }}",
     )
 }}
 -- Incremental by day: the credits of the changed contacts' conversions (their touchpoints were rebuilt)
--- are deleted and inserted; for every other conversion, the models whose credits depend on all
--- journeys (Markov: its channel weights are fitted on every path, so each day's data moves them all)
--- get their credit updated in place by the post-hook (update_global_credits).
+-- and, for every conversion, the models whose credits depend on all journeys (Markov: its channel
+-- weights are fitted on every path, so each day's data moves them all).
 -- depends_on: {{ ref('stg_crm__contacts') }}
 -- depends_on: {{ ref('int_visitors_identified') }}
 -- depends_on: {{ ref('int_sales_unioned') }}
 -- depends_on: {{ ref('stg_crm__contact_merges') }}
 -- depends_on: {{ ref('int_contact_merges_resolved') }}
--- depends_on: {{ ref('int_attribution_channel_weights') }}
+{%- set global_models = smarketing.global_attribution_models() %}
 
 with
 
@@ -57,12 +55,7 @@ rule_credits as (
 {% if has_data_driven %}
 data_driven_credits as (
 
-    {% if smarketing.incremental_window() %}
-    -- The same SQL as int_touchpoints_credited_data_driven, over the changed conversions' touchpoints.
-    {{ smarketing.data_driven_credits('changed_touchpoints') }}
-    {% else %}
     select * from {{ ref('int_touchpoints_credited_data_driven') }}
-    {% endif %}
 
 ),
 {% endif %}
@@ -73,6 +66,10 @@ credits as (
     {% if has_data_driven %}
     union all
     select touchpoint_id, attribution_model, credit from data_driven_credits
+    {% if smarketing.incremental_window() %}
+    where attribution_model in ('{{ global_models | join("', '") }}')
+        or conversion_id in (select conversion_id from changed_conversions)
+    {% endif %}
     {% endif %}
 
 ),
