@@ -45,10 +45,11 @@ def _rows(result: dg.ExecuteInProcessResult) -> int:
     return rows
 
 
-def _latest_complete_week() -> str:
+def _latest_complete_week(last_day: str | None) -> str:
+    """The newest week that ends on or before ``last_day`` (default: the demo world's last day)."""
     from orchestration.settings import Settings
 
-    end = Settings.from_env().demo_end_date
+    end = dt.date.fromisoformat(last_day) if last_day else Settings.from_env().demo_end_date
     monday = end - dt.timedelta(days=end.weekday())
     return (monday if end.weekday() == 6 else monday - dt.timedelta(days=7)).isoformat()
 
@@ -95,7 +96,7 @@ def _step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]
     return dict(sorted(seconds.items(), key=lambda item: -item[1]))
 
 
-def run_stage(stage: str, partition: str | None) -> dict[str, object]:
+def run_stage(stage: str, partition: str | None, full_refresh: bool = False) -> dict[str, object]:
     if stage == "publish":
         return run_publish()
     from orchestration.definitions import defs
@@ -104,15 +105,16 @@ def run_stage(stage: str, partition: str | None) -> dict[str, object]:
     instance = dg.DagsterInstance.ephemeral()
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     if stage == "snapshot":  # the Monday job: freeze last week's KPIs and write the report
-        job, kwargs = defs.resolve_job_def("weekly_kpi_snapshot"), {"partition_key": _latest_complete_week()}
+        job, kwargs = defs.resolve_job_def("weekly_kpi_snapshot"), {"partition_key": _latest_complete_week(partition)}
         selected = len(job.asset_layer.selected_asset_keys)
     else:
         selection = stage_selection(stage)
         job_def = dg.define_asset_job(f"bench_{stage}", selection=selection, partitions_def=DAILY_PARTITIONS)
         job = dg.Definitions.merge(defs, dg.Definitions(jobs=[job_def])).resolve_job_def(f"bench_{stage}")
-        # A one-day run is a range of one partition (a checks-only run cannot take a partition key).
+        # A one-day run is a range of one partition (a checks-only run cannot take a partition key); a full
+        # refresh rebuilds everything up to its partition (default: the newest).
         one_day = {"dagster/asset_partition_range_start": partition, "dagster/asset_partition_range_end": partition}
-        kwargs = {"tags": one_day if partition else full_refresh_tags()}
+        kwargs = {"tags": full_refresh_tags(partition) if full_refresh or not partition else one_day}
         graph = defs.resolve_asset_graph()
         selected = len(selection.resolve(graph)) + len(selection.resolve_checks(graph))
     started = time.perf_counter()
@@ -139,8 +141,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("stage", choices=["generate", "ingest", "dbt", "checks", "publish", "snapshot"])
     parser.add_argument("--partition", default=None, help="one daily partition; default: every partition")
+    parser.add_argument("--full-refresh", action="store_true", help="rebuild everything up to --partition")
     args = parser.parse_args()
-    report = run_stage(args.stage, args.partition)
+    report = run_stage(args.stage, args.partition, args.full_refresh)
     print("BENCH " + json.dumps(report))
     return 0 if report["success"] else 1
 

@@ -18,7 +18,7 @@ import duckdb
 from pydantic import BaseModel
 
 from ingestion.raw_schema import LOAD_METADATA, RAW_TABLES
-from ingestion.sources import PARTITION_COLUMNS, PRIMARY_KEYS
+from ingestion.sources import CREATED_COLUMNS, PARTITION_COLUMNS, PRIMARY_KEYS
 from ingestion.warehouse import connect as connect_warehouse
 
 # DuckDB tries dictionary compression on every string column segment it writes; raw tables' strings are
@@ -191,6 +191,8 @@ def _load_table(
 
 def _window_filter(schema: str, table: str, window: LoadWindow | None) -> str:
     column = PARTITION_COLUMNS.get(schema, {}).get(table)
+    if window is not None and window.start is None:  # a full load up to a day: the records that existed
+        column = CREATED_COLUMNS.get(schema, {}).get(table, column)
     predicate = window.predicate(column, RAW_TABLES[schema][table][column]) if window and column else None
     return f" where {predicate}" if predicate else ""
 

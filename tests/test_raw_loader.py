@@ -167,6 +167,35 @@ def test_windowed_loads_rebuild_the_full_load_and_touch_only_their_window(demo_f
         ), table
 
 
+def test_a_full_load_up_to_a_day_keeps_the_crm_records_that_existed_by_then(demo_files: Path, tmp_path: Path) -> None:
+    # A contact created before the cut but updated after it is in the file in its current state only:
+    # the load up to the cut takes it (by created_at), else the merges and identified visitors of the
+    # days before would point at a contact that is not there. Events stay cut by their own time.
+    cut = dt.datetime(2026, 11, 16, tzinfo=ZoneInfo("Europe/Madrid"))
+    db = tmp_path / "cut.duckdb"
+    result = load_parquet_tables(db, "raw_crm", crm_files(demo_files), source="demo",
+                                 window=LoadWindow(start=None, end=cut))  # fmt: skip
+    con = duckdb.connect()
+    contacts = str(demo_files / "raw_crm" / "contacts.parquet")
+    merges = str(demo_files / "raw_crm" / "contact_merges.parquet")
+    utc_cut = "timestamp '2026-11-15 23:00:00'"
+    existed = con.execute(f"select count(*) from read_parquet('{contacts}') where created_at < {utc_cut}").fetchone()[0]
+    updated_later = con.execute(
+        f"select count(*) from read_parquet('{contacts}') where created_at < {utc_cut} and updated_at >= {utc_cut}"
+    ).fetchone()[0]
+    merges_before = con.execute(f"select count(*) from read_parquet('{merges}') where merged_at < {utc_cut}").fetchone()[0]
+    con.close()
+    assert updated_later > 0  # the case this test is about is in the data
+    assert result.tables["contacts"].rows_loaded == existed
+    assert result.tables["contact_merges"].rows_loaded == merges_before
+    with duckdb.connect(str(db), read_only=True) as loaded:
+        dangling = loaded.execute(
+            "select count(*) from raw_crm.contact_merges where merged_into_contact_id not in "
+            "(select contact_id from raw_crm.contacts)"
+        ).fetchone()[0]
+    assert dangling == 0
+
+
 def test_window_predicate_compares_timestamps_in_utc_and_dates_locally() -> None:
     madrid = ZoneInfo("Europe/Madrid")
     window = LoadWindow(start=dt.datetime(2026, 7, 1, tzinfo=madrid), end=dt.datetime(2026, 7, 2, tzinfo=madrid))
