@@ -238,6 +238,9 @@ def run_benchmark(args: argparse.Namespace, work: Path, warehouse: Path, env: di
         "one_day_run": {"partition": newest, **_total(daily), "stages": daily},
         "one_day_over_full": round(_total(daily)["wall_seconds"] / _total(full)["wall_seconds"], 3),
         "reference": reference,
+        # Disk: the warehouse after both runs, and the serving file BI reads.
+        "warehouse_gb": round(warehouse.stat().st_size / 1e9, 2),
+        "serving_gb": round(Path(env["SMARKETING_SERVING"]).stat().st_size / 1e9, 2),
         "dbt_orchestration_overhead": {
             "dbt_stage_wall_seconds": dbt["wall_seconds"],
             "dbt_reported_elapsed_seconds": dbt["dbt_elapsed_seconds"],
@@ -263,6 +266,7 @@ def run_benchmark(args: argparse.Namespace, work: Path, warehouse: Path, env: di
                        f"({results['one_day_over_full']:.1%} of the full build)", daily))  # fmt: skip
     print()
     print(format_table("Engine floor", [reference] + ([postgres] if postgres else [])))
+    print(f"\nwarehouse file {results['warehouse_gb']} GB, serving file {results['serving_gb']} GB")
     o = results["dbt_orchestration_overhead"]
     print(f"\ndbt stage: {o['dbt_stage_wall_seconds']} s wall through Dagster; dbt reports {o['dbt_reported_elapsed_seconds']} s"
           f" over {dbt['dbt_invocations']} invocations, models {o['sum_model_seconds']} s summed;"
