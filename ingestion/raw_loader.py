@@ -19,8 +19,17 @@ from pydantic import BaseModel
 
 from ingestion.raw_schema import LOAD_METADATA, RAW_TABLES
 from ingestion.sources import CREATED_COLUMNS, PARTITION_COLUMNS, PRIMARY_KEYS
+from ingestion.warehouse import DuckDBSettings
 from ingestion.warehouse import connect as connect_warehouse
 
+# DuckDB tries dictionary compression on every string column segment it writes; raw tables' strings are
+# mostly unique ids, URLs with click ids and e-mails, where that analysis is wasted work. Without it
+# the load writes the raw web tables with about a fifth less CPU (scale 10: sessions 19.5 -> 15 s,
+# page views 34 -> 26 s); the whole raw load takes ~10 % less wall and CPU, for a warehouse ~17 % larger
+# (2.21 -> 2.59 GB) and ~0.3 GB more peak memory; low-cardinality columns fall back to FSST. Tables of
+# less than a row group go through the WAL and are compressed as before.
+# Added to the warehouse's own setting (ingestion/warehouse.py) for the load, then the setting is put back.
+LOAD_DISABLED_COMPRESSION = "dictionary"
 
 
 class RawContractError(ValueError):
@@ -101,6 +110,9 @@ def load_parquet_tables(
         hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-fingerprint")
         fingerprints = {table: hasher.submit(file_batch_id, Path(path)) for table, path in files.items()}
         results: dict[str, TableLoad] = {}
+        settings = DuckDBSettings.from_env()
+        disabled = {m for m in settings.disabled_compression_methods.split(",") if m} | {LOAD_DISABLED_COMPRESSION}
+        con.execute(f"set disabled_compression_methods = {_literal(','.join(sorted(disabled)))}")
         try:
             con.execute("begin transaction")
             try:
@@ -122,6 +134,7 @@ def load_parquet_tables(
                 raise
         finally:
             hasher.shutdown(wait=True, cancel_futures=True)
+            settings.apply_write_settings(con)
     finally:
         con.close()
     return LoadResult(schema_name=schema, source=source, loaded_at=loaded_at, tables=results)

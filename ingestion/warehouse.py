@@ -10,14 +10,14 @@ order is not preserved by default: no table's meaning depends on the order of it
 that needs an order says ``order by``), and keeping it makes DuckDB buffer and re-sort the output of
 window functions (scale 10: the session models write in about half the time without it).
 
-The warehouse's string columns are written without dictionary compression: DuckDB analyses every
-segment it writes for it, and the pipeline's large tables are mostly unique ids, URLs and hashes where
-that analysis is wasted (the raw loads already skipped it). Scale 10, one run each: full dbt stage
-163.5 -> 152.9 s, warehouse file 6.8 -> 7.6 GB; the one-day run's dbt stage unchanged (64.3 / 64.2 s).
-Also without FSST (``dictionary,fsst``) writes are faster again (the 10 million channel-grouped
-sessions from memory: 10.5 s with both, 8.3 s without dictionary, 5.0 s without either; full dbt stage
-146.6 s, one-day 58.4 s) but the warehouse file is 22.7 GB: an option for a machine with disk to spare.
-The serving file BI reads (orchestration/publish.py) keeps every compression: it is read many times.
+DuckDB compresses the strings it writes with every method it has unless told otherwise
+(``SMARKETING_DUCKDB_DISABLED_COMPRESSION``, DuckDB's ``disabled_compression_methods``): the default keeps
+all of them. Scale 10, `make bench`, one run each: full dbt stage 154.8 s / one-day dbt 64.4 s and a
+6.2 GB warehouse with every method; 152.9 / 64.2 s and 7.6 GB without ``dictionary`` (no gain beyond
+the noise, and low-cardinality columns read slower: a group-by over the 18 million credits 0.60 s
+against 0.16 s); 146.6 / 58.4 s but 22.7 GB without ``dictionary,fsst``: an option for a machine with
+disk to spare. The raw loads always skip dictionary compression (ingestion/raw_loader.py). The serving
+file BI reads (orchestration/publish.py) keeps every method.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class DuckDBSettings(BaseModel):
     temp_directory: Path | None = Field(default=None, description="default: <warehouse file>.tmp, DuckDB's own")
     preserve_insertion_order: bool = False
     # DuckDB's `disabled_compression_methods` (comma-separated; empty: every method allowed).
-    disabled_compression_methods: str = Field(default="dictionary", pattern=r"^[a-z_]*(,[a-z_]+)*$")
+    disabled_compression_methods: str = Field(default="", pattern=r"^[a-z_]*(,[a-z_]+)*$")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> DuckDBSettings:

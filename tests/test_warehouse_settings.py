@@ -39,10 +39,10 @@ def _string_compressions(db, monkeypatch, disabled):
         return {r[0] for r in rows}
 
 
-def test_warehouse_strings_are_written_without_dictionary_compression_unless_asked(tmp_path, monkeypatch):
+def test_string_compression_is_duckdbs_unless_methods_are_disabled(tmp_path, monkeypatch):
     db = tmp_path / "w.duckdb"
-    assert "Dictionary" not in _string_compressions(db, monkeypatch, None)
-    assert "Dictionary" in _string_compressions(db, monkeypatch, "")  # every method allowed
+    assert {"Dictionary", "FSST"} <= _string_compressions(db, monkeypatch, None)  # every method by default
+    assert "Dictionary" not in _string_compressions(db, monkeypatch, "dictionary")
     assert not {"Dictionary", "FSST"} & _string_compressions(db, monkeypatch, "dictionary,fsst")
 
 
