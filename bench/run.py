@@ -1,8 +1,9 @@
 """`make bench SCALE=N`: where the time goes, stage by stage, on the demo world at scale N.
 
 A full build (every partition up to the day before the demo world's last day, in one run), then a
-one-day incremental run of that last day, new to the warehouse, with its late-arriving window. Each stage (generate, ingest, dbt, checks, publish, snapshot) runs in its own
-process through Dagster, so its wall seconds, rows per second and peak memory are its own. Also timed:
+one-day incremental run of that last day, new to the warehouse, with its late-arriving window. Each
+stage (generate, ingest, dbt, checks, publish, snapshot) runs in its own process through Dagster, so
+its wall seconds, rows per second and peak memory are its own. Also timed:
 a plain DuckDB script over the same raw tables (bench/reference.sql), the engine's own floor; and, at
 scales up to --postgres-max-scale, the same dbt project built on PostgreSQL.
 """

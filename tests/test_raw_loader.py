@@ -209,8 +209,7 @@ def test_window_predicate_compares_timestamps_in_utc_and_dates_locally() -> None
 
 def test_full_load_skips_dictionary_compression_and_keeps_the_rows(demo_files: Path, tmp_path: Path) -> None:
     """Raw strings are mostly unique: a load does not spend time on DuckDB's dictionary analysis for the
-    row groups it writes (ingestion/warehouse.py; tables of at least one row group, smaller ones go
-    through the WAL)."""
+    row groups it writes (tables of at least one row group; smaller ones go through the WAL)."""
     sessions = pq.read_table(demo_files / "raw_web" / "sessions.parquet")
     big = pa.concat_tables([sessions] * (130_000 // sessions.num_rows + 1))  # > one 122,880-row group
     files = {table: demo_files / "raw_web" / f"{table}.parquet" for table in RAW_TABLES["raw_web"]}
