@@ -28,7 +28,7 @@ from ingestion.warehouse import connect as connect_warehouse
 # page views 34 -> 26 s); the whole raw load takes ~10 % less wall and CPU, for a warehouse ~17 % larger
 # (2.21 -> 2.59 GB) and ~0.3 GB more peak memory; low-cardinality columns fall back to FSST. Tables of
 # less than a row group go through the WAL and are compressed as before.
-# Added to the warehouse's own setting (ingestion/warehouse.py) for the load, then the setting is put back.
+# Added, for this load's own connection, to the warehouse's setting (ingestion/warehouse.py).
 LOAD_DISABLED_COMPRESSION = "dictionary"
 
 
@@ -134,7 +134,6 @@ def load_parquet_tables(
                 raise
         finally:
             hasher.shutdown(wait=True, cancel_futures=True)
-            settings.apply_write_settings(con)
     finally:
         con.close()
     return LoadResult(schema_name=schema, source=source, loaded_at=loaded_at, tables=results)
